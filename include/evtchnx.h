@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * evtchnx.h - Xen event channels for C, with or without Xen.
+ *
+ * One API, two backends:
+ *
+ *   "xen"       a real Xen host (dom0 or a domU), through libxenevtchn and
+ *               libxencall.
+ *   "sim"       a private emulated hypervisor ("lab") inside this process:
+ *               several handles with different domids talk to each other.
+ *   "sim:NAME"  a shared lab that several processes join.  Its lab server
+ *               is started by the first open and leaves when idle.
+ *
+ * Conventions
+ * -----------
+ * Every function that returns int returns >= 0 on success (a port, a count,
+ * 0) and a negative errno value on failure; errno is set to the positive
+ * value as well.  Functions that return a pointer return NULL and set errno.
+ * The errno values are Xen's for the same mistake, so a program behaves the
+ * same on both backends; evtchnx_strerror() turns one into text.
+ *
+ * Errors every handle function can return, not repeated below:
+ *   -EINVAL  the handle is NULL;
+ *   -EBADF   the handle was inherited across fork() (see "Fork" below);
+ *   -EIO     the backend broke (the lab server went away, an unexpected
+ *            reply); the handle should be closed.
+ *
+ * Ports and domain ids
+ * --------------------
+ * Ports are unsigned 32-bit numbers on the way in and come back as an int
+ * result (always < 2^31).  Domain ids are 16-bit values passed as uint32_t so
+ * that out-of-range values can be rejected (-EINVAL) instead of truncated.
+ * EVTCHNX_DOMID_SELF names the caller's own domain; ids from
+ * EVTCHNX_DOMID_FIRST_RESERVED upwards are reserved.  Port 0 is reserved in
+ * every domain.
+ *
+ * Operations on one of the handle's own ports (evtchnx_send, evtchnx_unbind,
+ * evtchnx_unmask, evtchnx_is_pending) check, in this order:
+ *   -EINVAL    port 0, or a port at or beyond the domain's port limit
+ *              (EVTCHNX_SIM_MAX_PORTS in the sim, for example 0xFFFFFFFF);
+ *   -ENOTCONN  a port in range that this handle does not own: free, already
+ *              closed, bound by another handle of the same domain, or
+ *              allocated in this domain by the control domain and not
+ *              adopted (evtchnx_adopt);
+ * and then apply the hypervisor's rules for the port's state.
+ *
+ * Delivery
+ * --------
+ * When an event arrives on a port the handle owns, the port becomes pending
+ * and evtchnx_fd() becomes readable.  evtchnx_pending() returns one pending
+ * port and leaves it masked: further events on it are latched, not
+ * delivered, until evtchnx_unmask(port).  An event that arrived while the port
+ * was masked is delivered after the unmask.  Several events before the port is
+ * taken are delivered once (a pending bit is one bit).  No event is lost, but
+ * callers must tolerate spurious ones: evtchnx_bind_interdomain() leaves the
+ * new port pending, as Xen does.  The fd is level-triggered: it is readable
+ * exactly when evtchnx_pending() would return a port.
+ *
+ * Xen sends no event when the other end of a channel closes or its domain
+ * dies.  To learn that a peer went away, call evtchnx_status() on your own
+ * port: it reports EVTCHNX_STATE_UNBOUND (remote = the peer's domid) once the
+ * peer is gone.
+ *
+ * Threads
+ * -------
+ * A handle may be used from several threads at once.  Each call takes the
+ * handle's mutex for the duration of the call (evtchnx_wait() drops it while
+ * it sleeps); an uncontended lock costs tens of nanoseconds, next to the
+ * microsecond of the system call that delivery needs.  Closing a handle while
+ * another thread still uses it is undefined, as with close(2).
+ *
+ * Fork
+ * ----
+ * All descriptors are opened with O_CLOEXEC.  A child process must not use a
+ * handle it inherited: every call on it returns -EBADF, except
+ * evtchnx_close(), which releases the child's copy without touching the
+ * parent's ports.  An inherited descriptor never keeps a dead parent's domain
+ * alive in a shared lab: the lab watches the process that opened the handle,
+ * not the descriptor.  Open a new handle in the child instead.
+ */
+#ifndef EVTCHNX_H
+#define EVTCHNX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EVTCHNX_BUILDING_LIBRARY)
+#define EVTCHNX_API __attribute__((visibility("default")))
+#else
+#define EVTCHNX_API
+#endif
+
+/* ---- versions ------------------------------------------------------- */
+
+#define EVTCHNX_VERSION_MAJOR 1
+#define EVTCHNX_VERSION_MINOR 0
+#define EVTCHNX_VERSION_PATCH 0
+#define EVTCHNX_VERSION_STRING "1.0.0"
+
+/* Compare the header's version with a.b.c at compile time. */
+#define EVTCHNX_VERSION_AT_LEAST(a, b, c)                                      \
+	(EVTCHNX_VERSION_MAJOR > (a) ||                                        \
+	 (EVTCHNX_VERSION_MAJOR == (a) &&                                      \
+	  (EVTCHNX_VERSION_MINOR > (b) ||                                      \
+	   (EVTCHNX_VERSION_MINOR == (b) && EVTCHNX_VERSION_PATCH >= (c)))))
+
+/* ---- constants ------------------------------------------------------ */
+
+/* The caller's own domain, where a domid is expected. */
+#define EVTCHNX_DOMID_SELF 0x7FF0u
+/* Domain ids from this value upwards are reserved. */
+#define EVTCHNX_DOMID_FIRST_RESERVED 0x7FF0u
+/* Ports per domain in the sim (Xen's 2-level ABI on a 64-bit guest). */
+#define EVTCHNX_SIM_MAX_PORTS 4096u
+/* Domains in one sim lab, the control domain included. */
+#define EVTCHNX_SIM_MAX_DOMAINS 64u
+/* Number of virtual IRQs (VIRQ_TIMER = 0 ... VIRQ_ARCH_7 = 23). */
+#define EVTCHNX_NR_VIRQS 24u
+
+/* Port states reported by evtchnx_status(); the values are Xen's
+ * EVTCHNSTAT_* values. */
+#define EVTCHNX_STATE_CLOSED 0      /* free, or the reserved port 0 */
+#define EVTCHNX_STATE_UNBOUND 1     /* offered to remote_domid */
+#define EVTCHNX_STATE_INTERDOMAIN 2 /* linked to (remote_domid, remote_port) */
+#define EVTCHNX_STATE_PIRQ 3        /* a physical IRQ (never in the sim) */
+#define EVTCHNX_STATE_VIRQ 4        /* bound to virq */
+#define EVTCHNX_STATE_IPI 5         /* an inter-vCPU channel */
+
+/* Flags for evtchnx_open_opts.flags. */
+/* sim:NAME: fail with -ECONNREFUSED instead of starting a lab server. */
+#define EVTCHNX_OPEN_NO_SPAWN 0x1u
+
+/* ---- types ---------------------------------------------------------- */
+
+/* An open handle.  Opaque: its layout is not part of the ABI. */
+struct evtchnx_handle;
+
+/*
+ * Options for evtchnx_open().  Set sz to sizeof(struct evtchnx_open_opts)
+ * and zero what you do not use; fields beyond sz take their default.  A
+ * caller built against a newer header may pass a larger struct: its unknown
+ * tail must be zero (else -EINVAL).  sz smaller than sizeof(size_t) is
+ * -EINVAL.  A NULL pointer means "all defaults".
+ */
+struct evtchnx_open_opts {
+	size_t sz;
+	/* sim: the domain this handle joins as (default 0, the control
+	 * domain).  The xen backend ignores it: a handle there is the domain
+	 * the program runs in. */
+	uint32_t domid;
+	/* EVTCHNX_OPEN_* flags; unknown bits are -EINVAL. */
+	uint32_t flags;
+};
+
+/*
+ * Result of evtchnx_status().  Set sz to sizeof(struct evtchnx_status)
+ * before the call; the library fills at most sz bytes, so an older caller
+ * with a smaller struct keeps working.
+ */
+struct evtchnx_status {
+	size_t sz;
+	uint32_t state;        /* EVTCHNX_STATE_* */
+	uint32_t vcpu;         /* the vCPU notified (0 in the sim) */
+	uint32_t remote_domid; /* UNBOUND: offered to; INTERDOMAIN: peer */
+	uint32_t remote_port;  /* INTERDOMAIN: the peer's port */
+	uint32_t virq;         /* VIRQ: the virq number */
+};
+
+/* ---- handles -------------------------------------------------------- */
+
+/*
+ * evtchnx_open - open a handle on a backend.
+ * @target: "xen", "sim", "sim:NAME" (NAME: 1-64 characters from
+ *          [A-Za-z0-9._-], not starting with '.'), or NULL/"" to choose:
+ *          $EVTCHNX_TARGET if set, else "xen" when /dev/xen/evtchn exists,
+ *          else "sim".
+ * @opts:   NULL for defaults, or options (see struct evtchnx_open_opts).
+ *
+ * In the sim the handle joins the lab as opts->domid.  The control domain 0
+ * always exists; any other domain comes into being when the control domain
+ * creates it (evtchnx_domain_create) or when a handle first joins as it, and
+ * an implicitly created domain is destroyed when its last handle closes.
+ * Several handles may join as the same domid: they share its port
+ * namespace, each owning the ports it bound.
+ *
+ * The shared lab "sim:NAME" lives in $XDG_RUNTIME_DIR/evtchnx/ (or
+ * /tmp/evtchnx-UID/), a directory of mode 0700 that other users cannot
+ * enter.  If no lab server runs, this call starts one (the program
+ * evtchnx-labd; $EVTCHNX_LABD overrides where it is looked for).
+ *
+ * Returns a handle, to be released with evtchnx_close(), or NULL with errno:
+ *   EINVAL     bad target string, bad options (sz, unknown flags, non-zero
+ *              tail), domid >= EVTCHNX_DOMID_FIRST_RESERVED;
+ *   ENOSPC     the lab already holds EVTCHNX_SIM_MAX_DOMAINS domains;
+ *   ESRCH      the domain was destroyed by the control domain meanwhile;
+ *   EACCES     the lab directory is not private to this user;
+ *   ECONNREFUSED  no lab server and EVTCHNX_OPEN_NO_SPAWN was given;
+ *   ENOENT     the lab server program was not found;
+ *   ENOSYS     target "xen" in a library built without the xen backend;
+ *   ENODEV     target "xen" on a machine that is not running on Xen
+ *              (no /dev/xen/evtchn), or its libraries are not installed;
+ *   ENOMEM, EMFILE, ENFILE  out of memory or descriptors.
+ */
+EVTCHNX_API struct evtchnx_handle *
+evtchnx_open(const char *target, const struct evtchnx_open_opts *opts);
+
+/*
+ * evtchnx_close - close a handle and every port it owns.
+ *
+ * Closing a port works as evtchnx_unbind(): the remote end of each channel
+ * goes back to UNBOUND.  In a sim lab, if this was the last handle of an
+ * implicitly created domain, the domain is destroyed.  When this returns,
+ * the lab has applied all of that.  NULL is a no-op.  In a child that
+ * inherited the handle across fork() this only releases the child's copy.
+ */
+EVTCHNX_API void evtchnx_close(struct evtchnx_handle *h);
+
+/*
+ * evtchnx_fd - the handle's pollable descriptor.
+ *
+ * Readable (POLLIN) exactly when evtchnx_pending() would return a port.
+ * Owned by the handle: do not read, write or close it.
+ * Returns the fd (>= 0).
+ */
+EVTCHNX_API int evtchnx_fd(struct evtchnx_handle *h);
+
+/*
+ * evtchnx_domid - the domain this handle acts as.
+ * Returns the domid (0 .. 0x7FEF).  On the xen backend, the domain the
+ * program runs in (0 in dom0).
+ */
+EVTCHNX_API int evtchnx_domid(struct evtchnx_handle *h);
+
+/*
+ * evtchnx_backend - the backend behind a handle: "sim" or "xen".
+ * Returns a static string, or NULL with errno EINVAL for a NULL handle.
+ */
+EVTCHNX_API const char *evtchnx_backend(struct evtchnx_handle *h);
+
+/* ---- ports ---------------------------------------------------------- */
+
+/*
+ * evtchnx_alloc_unbound - allocate a port in @dom offered to @remote_dom
+ * (EVTCHNOP_alloc_unbound).
+ * @dom:        EVTCHNX_DOMID_SELF or the caller's own domid; the control
+ *              domain may name another domain.
+ * @remote_dom: the only domain allowed to bind the port.  Not checked for
+ *              existence (it may be created later).  EVTCHNX_DOMID_SELF
+ *              stands for the *caller's* domid, also when allocating on
+ *              another domain's behalf.
+ *
+ * The port is the lowest free one >= 1.  A port allocated in the caller's
+ * own domain belongs to this handle; one allocated in another domain
+ * belongs to no handle until a handle of that domain adopts it.
+ *
+ * Returns the port, or:
+ *   -EINVAL  a domid above 0xFFFF;
+ *   -EACCES  the handle is restricted (evtchnx_restrict);
+ *   -ESRCH   @dom does not exist;
+ *   -ENOSPC  no free port in @dom;
+ *   -EPERM   @dom is another domain and the caller is not the control
+ *            domain.
+ */
+EVTCHNX_API int evtchnx_alloc_unbound(struct evtchnx_handle *h, uint32_t dom,
+				      uint32_t remote_dom);
+
+/*
+ * evtchnx_bind_interdomain - connect a new local port to @remote_port of
+ * @remote_dom (EVTCHNOP_bind_interdomain).
+ *
+ * The remote port must be UNBOUND and offered to the caller's domain.
+ * @remote_dom may be EVTCHNX_DOMID_SELF or the caller's own id (loopback);
+ * DOMID_SELF is not a wildcard for "whoever offered it".  Both ends become
+ * INTERDOMAIN at once, and the new local port is left pending (events sent
+ * while it was unbound are not lost; expect one spurious event).
+ *
+ * Returns the local port, or:
+ *   -EACCES  the handle is restricted to another domain;
+ *   -EINVAL  a domid above 0xFFFF; @remote_port out of range, not UNBOUND,
+ *            or not offered to the caller's domain (nothing changes);
+ *   -ESRCH   @remote_dom does not exist;
+ *   -ENOSPC  no free local port (checked before the remote port).
+ */
+EVTCHNX_API int evtchnx_bind_interdomain(struct evtchnx_handle *h,
+					 uint32_t remote_dom,
+					 uint32_t remote_port);
+
+/*
+ * evtchnx_bind_virq - bind a new port to virtual IRQ @virq on vCPU 0
+ * (EVTCHNOP_bind_virq).
+ *
+ * Returns the port, or:
+ *   -EACCES  the handle is restricted;
+ *   -EINVAL  @virq >= EVTCHNX_NR_VIRQS;
+ *   -EBUSY   a global virq whose handler is another domain (the control
+ *            domain handles the global virqs);
+ *   -EEXIST  the virq is already bound in this domain;
+ *   -ENOSPC  no free port.
+ * Sending on a VIRQ port is -EINVAL.
+ */
+EVTCHNX_API int evtchnx_bind_virq(struct evtchnx_handle *h, uint32_t virq);
+
+/*
+ * evtchnx_adopt - take ownership of a port that the control domain
+ * allocated in this handle's domain (evtchnx_alloc_unbound with dom set to
+ * this domain).  Until adopted, such a port belongs to no handle; events
+ * raised on it meanwhile stay pending and are delivered after adoption.
+ * On Xen this is Linux's IOCTL_EVTCHN_BIND_STATIC where the kernel has it.
+ *
+ * Returns 0, or:
+ *   -EACCES     the handle is restricted;
+ *   -EINVAL     port 0 or out of range; the port is free;
+ *   -EBUSY      a handle already owns the port;
+ *   -EOPNOTSUPP the backend cannot adopt ports.
+ */
+EVTCHNX_API int evtchnx_adopt(struct evtchnx_handle *h, uint32_t port);
+
+/*
+ * evtchnx_send - raise an event on the other end of @port (EVTCHNOP_send).
+ *
+ * INTERDOMAIN: the peer's port becomes pending.  UNBOUND (never connected,
+ * or the peer has closed): returns 0 and the event is dropped, as on Xen.
+ * VIRQ: -EINVAL.  See "Operations on one of the handle's own ports" for
+ * -EINVAL and -ENOTCONN.  The target comes only from the channel, never from
+ * the caller.
+ * Returns 0 or a negative errno.
+ */
+EVTCHNX_API int evtchnx_send(struct evtchnx_handle *h, uint32_t port);
+
+/*
+ * evtchnx_unbind - close one of the handle's ports (EVTCHNOP_close).
+ *
+ * The port becomes free (its pending bit is cleared); the remote end of an
+ * INTERDOMAIN channel becomes UNBOUND, offered to this domain again, and is
+ * not notified.  Closing twice is -ENOTCONN the second time.
+ * Returns 0, or -EINVAL / -ENOTCONN as for every own-port operation.
+ */
+EVTCHNX_API int evtchnx_unbind(struct evtchnx_handle *h, uint32_t port);
+
+/*
+ * evtchnx_status - describe @port of @dom (EVTCHNOP_status).
+ * @dom: EVTCHNX_DOMID_SELF, the caller's domid, or (control domain only)
+ *       another domain.
+ * @st:  filled in; st->sz must be set by the caller.
+ *
+ * Free ports and the reserved port 0 report EVTCHNX_STATE_CLOSED.
+ * Returns 0, or:
+ *   -EINVAL  @st is NULL or st->sz < sizeof(size_t); a domid above 0xFFFF;
+ *            @port beyond the domain's port table;
+ *   -ESRCH   @dom does not exist (checked first);
+ *   -EPERM   another domain and the caller is not the control domain.
+ */
+EVTCHNX_API int evtchnx_status(struct evtchnx_handle *h, uint32_t dom,
+			       uint32_t port, struct evtchnx_status *st);
+
+/*
+ * evtchnx_reset - close every port of @dom (EVTCHNOP_reset).
+ *
+ * Remote ends of its channels become UNBOUND; the next allocation in @dom
+ * returns port 1 again.  Handles of @dom lose their ports.
+ * Returns 0, or -EINVAL (a domid above 0xFFFF), -ESRCH (no such domain),
+ * -EPERM (another domain and not the control domain).
+ */
+EVTCHNX_API int evtchnx_reset(struct evtchnx_handle *h, uint32_t dom);
+
+/*
+ * evtchnx_restrict - restrict the handle to channels with @domid
+ * (IOCTL_EVTCHN_RESTRICT_DOMID).
+ *
+ * Afterwards the handle may only bind_interdomain to @domid; other
+ * bind_interdomain calls, alloc_unbound, bind_virq and adopt return
+ * -EACCES.  Ports bound before keep working.  It cannot be undone.
+ * Returns 0, or -EACCES (already restricted), -EINVAL (@domid is 0 or
+ * >= EVTCHNX_DOMID_FIRST_RESERVED).
+ */
+EVTCHNX_API int evtchnx_restrict(struct evtchnx_handle *h, uint32_t domid);
+
+/* ---- delivery ------------------------------------------------------- */
+
+/*
+ * evtchnx_pending - take the next pending port.
+ *
+ * Never blocks.  The port is returned at most once per unmask: it stays
+ * masked until evtchnx_unmask().  Never returns a port the handle no longer
+ * owns; an event the peer sent before closing its end is still returned.
+ * Returns the port, or -EAGAIN when none is pending.
+ */
+EVTCHNX_API int evtchnx_pending(struct evtchnx_handle *h);
+
+/*
+ * evtchnx_pending_batch - take up to @max pending ports at once.
+ *
+ * Same contract as evtchnx_pending(), for many ports in one call: each port
+ * written to @ports is taken and masked.
+ * Returns the number of ports written (0 when none is pending), or -EINVAL
+ * (@ports NULL or @max 0).
+ */
+EVTCHNX_API int evtchnx_pending_batch(struct evtchnx_handle *h,
+				      uint32_t *ports, unsigned int max);
+
+/*
+ * evtchnx_wait - evtchnx_pending() that blocks.
+ * @timeout_ms: how long to wait; 0 polls; a negative value waits forever.
+ *
+ * Returns the port (taken and masked), -ETIMEDOUT, or -EINTR when a signal
+ * interrupted the wait.
+ */
+EVTCHNX_API int evtchnx_wait(struct evtchnx_handle *h, int timeout_ms);
+
+/*
+ * evtchnx_unmask - re-enable delivery on one of the handle's ports.
+ *
+ * If an event arrived since the port was taken, it becomes deliverable again
+ * now.  Unmasking a port that is not masked is harmless.
+ * Returns 0, or -EINVAL / -ENOTCONN as for every own-port operation.
+ */
+EVTCHNX_API int evtchnx_unmask(struct evtchnx_handle *h, uint32_t port);
+
+/*
+ * evtchnx_is_pending - peek at one port's pending bit without taking it.
+ *
+ * Returns 1 while an event on the port waits to be returned by
+ * evtchnx_pending() (also one latched while the port is masked), else 0; or
+ * -EINVAL / -ENOTCONN as for every own-port operation.
+ */
+EVTCHNX_API int evtchnx_is_pending(struct evtchnx_handle *h, uint32_t port);
+
+/* ---- sim-only: the control domain's toolstack ----------------------- */
+
+/*
+ * evtchnx_domain_create - create domain @domid explicitly, so that the
+ * control domain can allocate its ports before any of its handles joins.
+ * An explicitly created domain lives until evtchnx_domain_destroy().
+ * Returns 0, or -EPERM (caller is not the control domain), -EINVAL (@domid
+ * reserved or above 0xFFFF), -EEXIST, -ENOSPC (lab full), -EOPNOTSUPP (xen
+ * backend).
+ */
+EVTCHNX_API int evtchnx_domain_create(struct evtchnx_handle *h,
+				      uint32_t domid);
+
+/*
+ * evtchnx_domain_destroy - destroy domain @domid: every port is closed
+ * (remote ends become UNBOUND), its handles fail with -ESRCH afterwards.
+ * Returns 0, or -EPERM, -EINVAL (domain 0, reserved ids), -ESRCH,
+ * -EOPNOTSUPP (xen backend).
+ */
+EVTCHNX_API int evtchnx_domain_destroy(struct evtchnx_handle *h,
+				       uint32_t domid);
+
+/*
+ * evtchnx_raise_virq - raise @virq in domain @domid, as the hypervisor
+ * would.  If the domain has no port bound to it, the event is dropped.
+ * Returns 0, or -EPERM, -EINVAL (@virq out of range), -ESRCH,
+ * -EOPNOTSUPP (xen backend).
+ */
+EVTCHNX_API int evtchnx_raise_virq(struct evtchnx_handle *h, uint32_t domid,
+				   uint32_t virq);
+
+/* ---- misc ----------------------------------------------------------- */
+
+/*
+ * evtchnx_strerror - describe an error code.
+ * @err: a negative errno as returned by this library (a positive one works
+ *       too).
+ * Returns a static string; never NULL.
+ */
+EVTCHNX_API const char *evtchnx_strerror(int err);
+
+/*
+ * evtchnx_version - the library's version, "MAJOR.MINOR.PATCH".
+ * Compare with EVTCHNX_VERSION_STRING to detect a header/library mismatch.
+ */
+EVTCHNX_API const char *evtchnx_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVTCHNX_H */

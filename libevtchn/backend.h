@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * backend.h - the seam between the core (argument checks, locking, errno)
+ * and a backend (sim, xen).  The core never knows which backend it calls.
+ *
+ * The core guarantees, before calling any op:
+ *   - h is a live handle of this process (not inherited across fork);
+ *   - h->lock is held (ops need no locking of their own);
+ *   - every domid argument is <= 0xFFFF (others were rejected with -EINVAL);
+ *   - ports/st pointers are non-NULL, max >= 1.
+ * Every op returns >= 0 or a negative errno; the core sets errno.
+ * An op left NULL makes the call return -EOPNOTSUPP.
+ */
+#ifndef EVTCHNX_BACKEND_H
+#define EVTCHNX_BACKEND_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evtchnx.h"
+
+struct evtchnx_backend_ops {
+	const char *name; /* "sim" or "xen" */
+
+	/* @arg: for "sim:NAME" the NAME, for "sim" NULL.  @opts is complete
+	 * (sz == sizeof, defaults filled in).  Must set h->fd, h->domid and
+	 * h->priv on success. */
+	int (*open)(struct evtchnx_handle *h, const char *arg,
+		    const struct evtchnx_open_opts *opts);
+	/* @inherited: true in a child after fork(): release this process's
+	 * copy of the resources only, never the parent's ports. */
+	void (*close)(struct evtchnx_handle *h, bool inherited);
+
+	int (*alloc_unbound)(struct evtchnx_handle *h, uint32_t dom,
+			     uint32_t remote_dom);
+	int (*bind_interdomain)(struct evtchnx_handle *h, uint32_t remote_dom,
+				uint32_t remote_port);
+	int (*bind_virq)(struct evtchnx_handle *h, uint32_t virq);
+	int (*adopt)(struct evtchnx_handle *h, uint32_t port);
+	int (*send)(struct evtchnx_handle *h, uint32_t port);
+	int (*unbind)(struct evtchnx_handle *h, uint32_t port);
+	/* @st is a full-size struct; the core copies st->sz bytes out. */
+	int (*status)(struct evtchnx_handle *h, uint32_t dom, uint32_t port,
+		      struct evtchnx_status *st);
+	int (*reset)(struct evtchnx_handle *h, uint32_t dom);
+	int (*restrict_domid)(struct evtchnx_handle *h, uint32_t domid);
+
+	/* Take up to @max deliverable ports (each is masked as it is taken);
+	 * returns how many (0: none).  Must leave h->fd readable exactly when
+	 * more ports are deliverable. */
+	int (*pending)(struct evtchnx_handle *h, uint32_t *ports,
+		       unsigned int max);
+	int (*unmask)(struct evtchnx_handle *h, uint32_t port);
+	int (*is_pending)(struct evtchnx_handle *h, uint32_t port);
+
+	/* sim-only toolstack calls (NULL on xen). */
+	int (*domain_create)(struct evtchnx_handle *h, uint32_t domid);
+	int (*domain_destroy)(struct evtchnx_handle *h, uint32_t domid);
+	int (*raise_virq)(struct evtchnx_handle *h, uint32_t domid,
+			  uint32_t virq);
+};
+
+struct evtchnx_handle {
+	const struct evtchnx_backend_ops *ops;
+	void *priv;            /* the backend's state */
+	pthread_mutex_t lock;  /* held around every op */
+	unsigned long fork_gen; /* evtchnx_fork_generation() at open */
+	int fd;                /* what evtchnx_fd() returns */
+	uint32_t domid;        /* what evtchnx_domid() returns */
+};
+
+extern const struct evtchnx_backend_ops evtchnx_sim_ops;
+extern const struct evtchnx_backend_ops evtchnx_xen_ops;
+
+/* Incremented in the child by a pthread_atfork() handler. */
+unsigned long evtchnx_fork_generation(void);
+
+#endif /* EVTCHNX_BACKEND_H */

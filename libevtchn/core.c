@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * core.c - the public API: argument checks, target selection, locking,
+ * the errno convention, and dispatch to a backend (backend.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "labdir.h"
+#include "private_lab.h"
+
+#define KNOWN_OPEN_FLAGS EVTCHNX_OPEN_NO_SPAWN
+#define DOMID_MAX 0xFFFFu
+
+/* ---- fork ------------------------------------------------------------- */
+
+/* Bumped in every child: a handle opened under another generation was
+ * inherited across fork(). */
+static unsigned long fork_gen;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void child_after_fork(void)
+{
+	fork_gen++;
+	private_lab_child_after_fork();
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(private_lab_prepare_fork, private_lab_parent_after_fork,
+		       child_after_fork);
+}
+
+unsigned long evtchnx_fork_generation(void)
+{
+	return fork_gen;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int fail(int err)
+{
+	if (err < 0)
+		errno = -err;
+	return err;
+}
+
+/* Check @h and take its lock; on failure returns a negative errno. */
+static int enter(struct evtchnx_handle *h)
+{
+	if (!h)
+		return -EINVAL;
+	if (h->fork_gen != fork_gen)
+		return -EBADF;
+	pthread_mutex_lock(&h->lock);
+	return 0;
+}
+
+static int leave(struct evtchnx_handle *h, int r)
+{
+	pthread_mutex_unlock(&h->lock);
+	return fail(r);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* Copy caller options into a full-size struct (the libbpf sz technique). */
+static int take_opts(const struct evtchnx_open_opts *in,
+		     struct evtchnx_open_opts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (in) {
+		if (in->sz < sizeof(size_t))
+			return -EINVAL;
+		if (in->sz > sizeof(*out) &&
+		    !all_zero((const char *)in + sizeof(*out), in->sz - sizeof(*out)))
+			return -EINVAL; /* a newer caller asked for something we lack */
+		memcpy(out, in, in->sz < sizeof(*out) ? in->sz : sizeof(*out));
+	}
+	out->sz = sizeof(*out);
+	if (out->flags & ~KNOWN_OPEN_FLAGS)
+		return -EINVAL;
+	if (out->domid >= EVTCHNX_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	return 0;
+}
+
+/* Resolve @target into a backend and its argument (a lab name or NULL). */
+static int pick_backend(const char *target,
+			const struct evtchnx_backend_ops **ops,
+			const char **arg)
+{
+	if (!target || !target[0]) {
+		target = getenv("EVTCHNX_TARGET");
+		if (!target || !target[0])
+			target = access("/dev/xen/evtchn", F_OK) == 0 ? "xen" : "sim";
+	}
+	*arg = NULL;
+	if (strcmp(target, "xen") == 0) {
+		*ops = &evtchnx_xen_ops;
+		return 0;
+	}
+	if (strcmp(target, "sim") == 0) {
+		*ops = &evtchnx_sim_ops;
+		return 0;
+	}
+	if (strncmp(target, "sim:", 4) == 0 && lab_name_check(target + 4) == 0) {
+		*ops = &evtchnx_sim_ops;
+		*arg = target + 4;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- handles ---------------------------------------------------------- */
+
+EVTCHNX_API struct evtchnx_handle *
+evtchnx_open(const char *target, const struct evtchnx_open_opts *opts)
+{
+	const struct evtchnx_backend_ops *ops;
+	struct evtchnx_open_opts o;
+	struct evtchnx_handle *h;
+	const char *arg;
+	int err;
+
+	pthread_once(&atfork_once, register_atfork);
+	err = take_opts(opts, &o);
+	if (!err)
+		err = pick_backend(target, &ops, &arg);
+	if (err)
+		goto fail;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	h->ops = ops;
+	h->fd = -1;
+	h->fork_gen = fork_gen;
+	pthread_mutex_init(&h->lock, NULL);
+	err = ops->open(h, arg, &o);
+	if (err) {
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		goto fail;
+	}
+	return h;
+fail:
+	errno = -err;
+	return NULL;
+}
+
+EVTCHNX_API void evtchnx_close(struct evtchnx_handle *h)
+{
+	int saved = errno;
+	bool inherited;
+
+	if (!h)
+		return;
+	inherited = h->fork_gen != fork_gen;
+	h->ops->close(h, inherited);
+	if (!inherited) /* a child must not touch a lock another thread held */
+		pthread_mutex_destroy(&h->lock);
+	free(h);
+	errno = saved;
+}
+
+EVTCHNX_API int evtchnx_fd(struct evtchnx_handle *h)
+{
+	if (!h)
+		return fail(-EINVAL);
+	if (h->fork_gen != fork_gen)
+		return fail(-EBADF);
+	return h->fd;
+}
+
+EVTCHNX_API int evtchnx_domid(struct evtchnx_handle *h)
+{
+	if (!h)
+		return fail(-EINVAL);
+	if (h->fork_gen != fork_gen)
+		return fail(-EBADF);
+	return (int)h->domid;
+}
+
+EVTCHNX_API const char *evtchnx_backend(struct evtchnx_handle *h)
+{
+	if (!h) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return h->ops->name;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+/* Call op @fn with the lock held; NULL ops are -EOPNOTSUPP. */
+#define CALL(h, fn, ...)                                                     \
+	({                                                                   \
+		int r_ = enter(h);                                           \
+		if (r_)                                                      \
+			r_ = fail(r_);                                       \
+		else                                                         \
+			r_ = leave(h, (h)->ops->fn ? (h)->ops->fn(h, __VA_ARGS__) \
+						   : -EOPNOTSUPP);           \
+		r_;                                                          \
+	})
+
+#define CHECK_DOMID(h, d)                                                    \
+	do {                                                                 \
+		if (!(h))                                                    \
+			return fail(-EINVAL);                                \
+		if ((d) > DOMID_MAX)                                         \
+			return fail((h)->fork_gen != fork_gen ? -EBADF : -EINVAL); \
+	} while (0)
+
+EVTCHNX_API int evtchnx_alloc_unbound(struct evtchnx_handle *h, uint32_t dom,
+				      uint32_t remote_dom)
+{
+	CHECK_DOMID(h, dom);
+	CHECK_DOMID(h, remote_dom);
+	return CALL(h, alloc_unbound, dom, remote_dom);
+}
+
+EVTCHNX_API int evtchnx_bind_interdomain(struct evtchnx_handle *h,
+					 uint32_t remote_dom,
+					 uint32_t remote_port)
+{
+	CHECK_DOMID(h, remote_dom);
+	return CALL(h, bind_interdomain, remote_dom, remote_port);
+}
+
+EVTCHNX_API int evtchnx_bind_virq(struct evtchnx_handle *h, uint32_t virq)
+{
+	return CALL(h, bind_virq, virq);
+}
+
+EVTCHNX_API int evtchnx_adopt(struct evtchnx_handle *h, uint32_t port)
+{
+	return CALL(h, adopt, port);
+}
+
+EVTCHNX_API int evtchnx_send(struct evtchnx_handle *h, uint32_t port)
+{
+	return CALL(h, send, port);
+}
+
+EVTCHNX_API int evtchnx_unbind(struct evtchnx_handle *h, uint32_t port)
+{
+	return CALL(h, unbind, port);
+}
+
+EVTCHNX_API int evtchnx_status(struct evtchnx_handle *h, uint32_t dom,
+			       uint32_t port, struct evtchnx_status *st)
+{
+	struct evtchnx_status full = { .sz = sizeof(full) };
+	size_t sz;
+	int r;
+
+	CHECK_DOMID(h, dom);
+	if (!st || st->sz < sizeof(size_t))
+		return fail(-EINVAL);
+	r = CALL(h, status, dom, port, &full);
+	if (r < 0)
+		return r;
+	sz = st->sz;
+	if (sz > sizeof(full))
+		memset((char *)st + sizeof(full), 0, sz - sizeof(full));
+	memcpy((char *)st + sizeof(size_t), (char *)&full + sizeof(size_t),
+	       (sz < sizeof(full) ? sz : sizeof(full)) - sizeof(size_t));
+	return 0;
+}
+
+EVTCHNX_API int evtchnx_reset(struct evtchnx_handle *h, uint32_t dom)
+{
+	CHECK_DOMID(h, dom);
+	return CALL(h, reset, dom);
+}
+
+EVTCHNX_API int evtchnx_restrict(struct evtchnx_handle *h, uint32_t domid)
+{
+	CHECK_DOMID(h, domid);
+	return CALL(h, restrict_domid, domid);
+}
+
+EVTCHNX_API int evtchnx_domain_create(struct evtchnx_handle *h, uint32_t domid)
+{
+	CHECK_DOMID(h, domid);
+	return CALL(h, domain_create, domid);
+}
+
+EVTCHNX_API int evtchnx_domain_destroy(struct evtchnx_handle *h,
+				       uint32_t domid)
+{
+	CHECK_DOMID(h, domid);
+	return CALL(h, domain_destroy, domid);
+}
+
+EVTCHNX_API int evtchnx_raise_virq(struct evtchnx_handle *h, uint32_t domid,
+				   uint32_t virq)
+{
+	CHECK_DOMID(h, domid);
+	return CALL(h, raise_virq, domid, virq);
+}
+
+/* ---- delivery --------------------------------------------------------- */
+
+EVTCHNX_API int evtchnx_pending_batch(struct evtchnx_handle *h,
+				      uint32_t *ports, unsigned int max)
+{
+	if (h && (!ports || max == 0))
+		return fail(h->fork_gen != fork_gen ? -EBADF : -EINVAL);
+	if (max > INT_MAX)
+		max = INT_MAX;
+	return CALL(h, pending, ports, max);
+}
+
+EVTCHNX_API int evtchnx_pending(struct evtchnx_handle *h)
+{
+	uint32_t port;
+	int r = CALL(h, pending, &port, 1);
+
+	if (r < 0)
+		return r;
+	return r ? (int)port : fail(-EAGAIN);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+EVTCHNX_API int evtchnx_wait(struct evtchnx_handle *h, int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+
+	for (;;) {
+		struct pollfd pfd;
+		int r = evtchnx_pending(h), wait_ms = -1;
+
+		if (r >= 0 || r != -EAGAIN)
+			return r;
+		if (timeout_ms == 0)
+			return fail(-ETIMEDOUT);
+		if (timeout_ms > 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return fail(-ETIMEDOUT);
+			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		/* The fd may be polled without the lock: it lives as long as
+		 * the handle. */
+		pfd = (struct pollfd){ .fd = h->fd, .events = POLLIN };
+		r = poll(&pfd, 1, wait_ms);
+		if (r < 0)
+			return fail(errno == EINTR ? -EINTR : -errno);
+		if (r == 0 && timeout_ms > 0 && now_ms() >= deadline)
+			return fail(-ETIMEDOUT);
+	}
+}
+
+EVTCHNX_API int evtchnx_unmask(struct evtchnx_handle *h, uint32_t port)
+{
+	return CALL(h, unmask, port);
+}
+
+EVTCHNX_API int evtchnx_is_pending(struct evtchnx_handle *h, uint32_t port)
+{
+	return CALL(h, is_pending, port);
+}
+
+/* ---- misc ------------------------------------------------------------- */
+
+EVTCHNX_API const char *evtchnx_strerror(int err)
+{
+	const char *s;
+
+	if (err == 0)
+		return "Success";
+	if (err == INT_MIN)
+		return "Unknown error";
+	s = strerrordesc_np(err < 0 ? -err : err);
+	return s ? s : "Unknown error";
+}
+
+EVTCHNX_API const char *evtchnx_version(void)
+{
+	return EVTCHNX_VERSION_STRING;
+}

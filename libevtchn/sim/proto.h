@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * proto.h - the sim's control protocol between a handle and its lab server.
+ *
+ * One AF_UNIX SOCK_SEQPACKET connection per handle, strictly request/reply:
+ * the server never sends anything unasked, so a connection cannot fill up.
+ * What the server must tell a handle between requests (a port of its was
+ * changed by someone else) it records in the handle's dirty set and
+ * announces by bumping the sequence number in the handle's control page; the
+ * handle then asks for the changes (PROTO_SYNC).  Events never travel here.
+ */
+#ifndef EVTCHNX_SIM_PROTO_H
+#define EVTCHNX_SIM_PROTO_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1u
+#define PROTO_MAX_RECS 256u
+#define PROTO_MAX_FDS 2u
+
+enum proto_op {
+	PROTO_HELLO = 1,       /* arg: domid, version, flags; fds back: doorbell, control page */
+	PROTO_BYE,             /* leave the lab (close every port) */
+	PROTO_SYNC,            /* records of changed ports */
+	PROTO_GET_INBOX,       /* arg: own port; fd back: the inbox holding its bits */
+	PROTO_GET_TARGET,      /* arg: own port; fds back: peer inbox, peer doorbell */
+	PROTO_ALLOC_UNBOUND,   /* arg: dom, remote_dom */
+	PROTO_BIND_INTERDOMAIN,/* arg: remote_dom, remote_port */
+	PROTO_BIND_VIRQ,       /* arg: virq */
+	PROTO_ADOPT,           /* arg: port */
+	PROTO_UNBIND,          /* arg: port */
+	PROTO_SEND,            /* arg: port (when the handle cannot raise it itself) */
+	PROTO_STATUS,          /* arg: dom, port */
+	PROTO_RESET,           /* arg: dom */
+	PROTO_RESTRICT,        /* arg: domid */
+	PROTO_DOMAIN_CREATE,   /* arg: domid */
+	PROTO_DOMAIN_DESTROY,  /* arg: domid */
+	PROTO_RAISE_VIRQ,      /* arg: domid, virq */
+	PROTO_OP_MAX,
+};
+
+struct proto_req {
+	uint32_t op;
+	uint32_t arg[3];
+};
+
+/* One port of the handle as the lab sees it now. */
+struct proto_rec {
+	uint32_t port;
+	uint8_t owned;        /* 0: the handle no longer owns it (forget it) */
+	uint8_t state;        /* enum rules_state */
+	uint8_t virq;
+	uint8_t pad;
+	uint16_t remote_dom;
+	uint16_t pad2;
+	uint32_t remote_port;
+	uint32_t target;      /* INTERDOMAIN: handle id owning the peer end, 0: none */
+};
+
+struct proto_status {
+	uint32_t state, vcpu, remote_domid, remote_port, virq;
+};
+
+#define PROTO_F_MORE 0x1u     /* SYNC: more records follow, ask again */
+#define PROTO_F_ORPHANED 0x2u /* the handle's domain was destroyed */
+
+struct proto_rep {
+	uint32_t op;
+	int32_t result;  /* >= 0, or a negative errno */
+	uint32_t flags;  /* PROTO_F_* */
+	uint32_t nrec;   /* records that follow */
+	struct proto_status status; /* PROTO_STATUS */
+	struct proto_rec rec[PROTO_MAX_RECS];
+};
+
+#define PROTO_REP_SIZE(n) (offsetof(struct proto_rep, rec) + (n) * sizeof(struct proto_rec))
+
+/* The handle's control page: written by the server, read by the handle. */
+struct proto_ctl_page {
+	_Atomic uint32_t seq; /* bumped after the handle's dirty set grew */
+};
+
+/*
+ * Send one message with up to PROTO_MAX_FDS descriptors (never raises
+ * SIGPIPE).  Returns 0 or a negative errno; retries EINTR.
+ */
+int proto_send(int sock, const void *buf, size_t len, const int *fds,
+	       unsigned int nfds);
+/*
+ * Receive one message.  Received descriptors (O_CLOEXEC) are stored in fds[]
+ * (at most PROTO_MAX_FDS; extra ones are closed) and counted in *nfds.
+ * Returns the message length, 0 on EOF, or a negative errno (-EAGAIN on a
+ * non-blocking socket with nothing to read); retries EINTR.
+ */
+ssize_t proto_recv(int sock, void *buf, size_t cap, int *fds,
+		   unsigned int *nfds);
+
+#endif /* EVTCHNX_SIM_PROTO_H */

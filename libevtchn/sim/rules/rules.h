@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * rules.h - Xen's event-channel rules for the sim, with no I/O.
+ *
+ * This module is the one place that knows the hypervisor's rules: domains,
+ * port tables, the port state machine, the per-operation checks in Xen's
+ * order with Xen's errno values, first-fit allocation, the privileged
+ * control domain 0, DOMID_SELF, loopback, pending-on-bind, reset,
+ * destruction, and the evtchnx contract for operations on a handle's own
+ * ports.  Its sibling event_2l.h holds the pending/mask bit rules (Xen's
+ * 2-level ABI) that act on shared memory.
+ *
+ * It performs no I/O: what the outside world must do (set a pending bit in a
+ * receiver's inbox, clear one, tell a handle that one of its ports changed)
+ * is reported through struct rules_hooks.  It is not thread-safe: the lab
+ * server calls it from one thread.
+ *
+ * A "handle" here is the rules' view of one evtchnx handle joined to the
+ * lab: an id chosen by the caller (1 .. RULES_MAX_HANDLES, unique among
+ * joined handles), its domain and its restriction.  Each port records the id
+ * of the handle that owns it (0: none).
+ */
+#ifndef EVTCHNX_SIM_RULES_H
+#define EVTCHNX_SIM_RULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evtchnx.h"
+
+#define RULES_MAX_PORTS EVTCHNX_SIM_MAX_PORTS     /* per domain, port 0 included */
+#define RULES_MAX_DOMAINS EVTCHNX_SIM_MAX_DOMAINS /* the control domain included */
+#define RULES_MAX_HANDLES 4096u                   /* handle ids are 1..this */
+#define RULES_NR_VIRQS EVTCHNX_NR_VIRQS
+#define RULES_DOMID_SELF EVTCHNX_DOMID_SELF
+#define RULES_DOMID_FIRST_RESERVED EVTCHNX_DOMID_FIRST_RESERVED
+/* The "peer" whose inbox carries VIRQ events: the hypervisor itself. */
+#define RULES_DOMID_XEN 0x7FF2u
+#define RULES_CONTROL_DOMID 0u
+
+enum rules_state {
+	RULES_FREE = 0,
+	RULES_RESERVED,    /* port 0, for the domain's whole life */
+	RULES_UNBOUND,     /* offered to remote_dom */
+	RULES_INTERDOMAIN, /* linked to (remote_dom, remote_port) */
+	RULES_VIRQ,        /* bound to virq on vcpu 0 */
+	RULES_IPI,         /* loopback to its own domain (reserved for later) */
+};
+
+struct rules_port {
+	uint8_t state;        /* enum rules_state */
+	uint8_t latched;      /* an event arrived while no handle owned it */
+	uint8_t virq;         /* RULES_VIRQ: the virq */
+	uint8_t unused;
+	uint16_t remote_dom;  /* UNBOUND: offered to; INTERDOMAIN: the peer */
+	uint16_t unused2;
+	uint32_t remote_port; /* INTERDOMAIN: the peer's port */
+	uint32_t owner;       /* owning handle id, 0 = none */
+};
+
+struct rules_handle {
+	uint32_t id;         /* set by the caller before rules_join() */
+	uint16_t domid;      /* set by rules_join() */
+	uint16_t restrict_to; /* 0: unrestricted, else the only bindable domid */
+	bool orphaned;       /* its domain was destroyed: every op is -ESRCH */
+};
+
+/* Where one port's pending and mask bits live: in the inbox of handle
+ * @owner for peer @home (see rules_home()). */
+struct rules_event {
+	uint32_t owner;
+	uint16_t domid; /* the domain the port belongs to */
+	uint16_t home;
+	uint32_t port;
+};
+
+struct rules_hooks {
+	void *ctx;
+	/* Set the port's pending bit and wake its owner if the 2-level rules
+	 * say so.  Only called for ports that have an owner. */
+	void (*raise)(void *ctx, const struct rules_event *ev);
+	/* Clear the port's pending and mask bits: it was freed, or it starts a
+	 * new binding (a new binding starts unmasked). */
+	void (*clear)(void *ctx, const struct rules_event *ev);
+	/* The record of port @port of handle @owner changed (state, peer,
+	 * ownership of the peer's end, or it was freed) by an operation that
+	 * did not name that port itself: the owner must re-read it. */
+	void (*changed)(void *ctx, uint32_t owner, uint32_t port);
+};
+
+struct rules_lab;
+
+/* A lab holds only domain 0, the control domain (explicit, never
+ * destroyed).  Returns NULL when out of memory. */
+struct rules_lab *rules_lab_new(const struct rules_hooks *hooks);
+void rules_lab_free(struct rules_lab *lab);
+
+/* Join handle @hd (hd->id set) as @domid.  Creates the domain implicitly if
+ * it does not exist.  -EINVAL: domid >= RULES_DOMID_FIRST_RESERVED or
+ * hd->id out of range; -ENOSPC: RULES_MAX_DOMAINS domains exist already. */
+int rules_join(struct rules_lab *lab, struct rules_handle *hd, uint32_t domid);
+/* The handle goes away (closed, or its process died): every port it owns is
+ * closed as by rules_unbind(); an implicitly created domain whose last handle
+ * this was is destroyed. */
+void rules_leave(struct rules_lab *lab, struct rules_handle *hd);
+
+/* The operations, with the checks, order and errno values documented in
+ * include/evtchnx.h.  Domid arguments are <= 0xFFFF (the core checked).
+ * Each returns >= 0 (a port or 0) or a negative errno. */
+int rules_alloc_unbound(struct rules_lab *lab, struct rules_handle *caller,
+			uint32_t dom, uint32_t remote_dom);
+int rules_bind_interdomain(struct rules_lab *lab, struct rules_handle *caller,
+			   uint32_t remote_dom, uint32_t remote_port);
+int rules_bind_virq(struct rules_lab *lab, struct rules_handle *caller,
+		    uint32_t virq);
+int rules_adopt(struct rules_lab *lab, struct rules_handle *caller,
+		uint32_t port);
+int rules_unbind(struct rules_lab *lab, struct rules_handle *caller,
+		 uint32_t port);
+int rules_send(struct rules_lab *lab, struct rules_handle *caller,
+	       uint32_t port);
+int rules_status(struct rules_lab *lab, struct rules_handle *caller,
+		 uint32_t dom, uint32_t port, struct evtchnx_status *st);
+int rules_reset(struct rules_lab *lab, struct rules_handle *caller,
+		uint32_t dom);
+int rules_restrict(struct rules_lab *lab, struct rules_handle *caller,
+		   uint32_t domid);
+int rules_domain_create(struct rules_lab *lab, struct rules_handle *caller,
+			uint32_t domid);
+int rules_domain_destroy(struct rules_lab *lab, struct rules_handle *caller,
+			 uint32_t domid);
+int rules_raise_virq(struct rules_lab *lab, struct rules_handle *caller,
+		     uint32_t domid, uint32_t virq);
+
+/* Read-only views for the lab server.  NULL when the domain does not exist
+ * or the port is out of range. */
+const struct rules_port *rules_port_of(const struct rules_lab *lab,
+				       uint32_t domid, uint32_t port);
+/* The id of the handle owning the other end of an INTERDOMAIN port (0: none,
+ * or not INTERDOMAIN). */
+uint32_t rules_peer_owner(const struct rules_lab *lab, uint32_t domid,
+			  uint32_t port);
+bool rules_domain_exists(const struct rules_lab *lab, uint32_t domid);
+unsigned int rules_domain_count(const struct rules_lab *lab);
+
+/* ---- rules on one port record, shared by the server and the client's
+ * fast paths (the client keeps copies of its own ports' records) ---------- */
+
+/* The evtchnx contract for send/unbind/unmask/is_pending: -EINVAL for port 0
+ * or port >= RULES_MAX_PORTS; -ENOTCONN when @p is NULL, free, or not owned
+ * by handle @owner; else 0. */
+int rules_check_own_port(const struct rules_port *p, uint32_t port,
+			 uint32_t owner);
+
+enum rules_send_action {
+	RULES_SEND_DROP = 0,   /* UNBOUND: return 0, the event is lost */
+	RULES_SEND_REMOTE = 1, /* raise (remote_dom, remote_port) */
+	RULES_SEND_SELF = 2,   /* IPI: raise the port itself */
+};
+/* What evtchnx_send() does on an owned port: an action, or -EINVAL (VIRQ and
+ * every other state). */
+int rules_send_action(const struct rules_port *p);
+
+/* The peer whose inbox holds an owned port's bits: remote_dom for UNBOUND
+ * and INTERDOMAIN, RULES_DOMID_XEN for VIRQ, @own_domid for IPI. */
+uint16_t rules_home(const struct rules_port *p, uint16_t own_domid);
+
+/* Whether a pending bit found in the inbox for peer @home counts for the
+ * port: only while the port is connected to that peer (INTERDOMAIN with
+ * remote_dom == @home, VIRQ with RULES_DOMID_XEN, IPI with its own domid).
+ * An UNBOUND port's bits were collected when it became UNBOUND. */
+bool rules_honours(const struct rules_port *p, uint16_t home,
+		   uint16_t own_domid);
+
+#endif /* EVTCHNX_SIM_RULES_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * server.h - the lab server: owns one lab's rules state and serves its
+ * handles over proto.h.  The same code runs in the evtchnx-labd process for
+ * a shared lab "sim:NAME" and in a thread of the process for "sim".
+ */
+#ifndef EVTCHNX_SIM_SERVER_H
+#define EVTCHNX_SIM_SERVER_H
+
+struct lab_server;
+
+struct lab_server_config {
+	/* Shared lab: the listening socket, the paths to retire with, and how
+	 * long to stay once the last handle has gone.  -1/NULL otherwise. */
+	int listen_fd;
+	const char *sock_path;
+	const char *lock_path;
+	unsigned int grace_ms;
+	/* Private lab: a socket on which new client connections arrive as
+	 * passed descriptors; the server ends when it is closed and no
+	 * handle is left.  -1 otherwise. */
+	int door_fd;
+};
+
+/* Returns NULL with errno set on failure.  Takes ownership of the fds. */
+struct lab_server *lab_server_new(const struct lab_server_config *cfg);
+/* Serve until the lab retires.  Returns 0, or a negative errno. */
+int lab_server_run(struct lab_server *s);
+void lab_server_free(struct lab_server *s);
+
+#endif /* EVTCHNX_SIM_SERVER_H */

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * evtchnx-labd - the server of a shared evtchnx lab "sim:NAME".
+ *
+ *   evtchnx-labd [--foreground] [--grace-ms MS] NAME
+ *
+ * Started by the library on the first open of a lab (then it detaches once
+ * it listens), or by hand with --foreground (`evtchnx lab serve NAME`).  It
+ * leaves when its last handle has been gone for the grace period
+ * (--grace-ms, else $EVTCHNX_LAB_GRACE_MS, else 2000 ms).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "labdir.h"
+#include "server.h"
+
+#define DEFAULT_GRACE_MS 2000u
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: evtchnx-labd [--foreground] [--grace-ms MS] NAME\n");
+}
+
+static int parse_ms(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > 3600000ul)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* Another server already answers on this lab? */
+static int lab_alive(const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), ok;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	struct lab_server_config cfg = { .door_fd = -1 };
+	struct lab_paths paths;
+	struct lab_server *srv;
+	struct rlimit rl;
+	bool foreground = false;
+	const char *name = NULL, *env = getenv("EVTCHNX_LAB_GRACE_MS");
+	unsigned int grace = DEFAULT_GRACE_MS;
+	int err, lock = -1;
+
+	/* Hold nothing the starting process had open but stdio. */
+	closefrom(3);
+	signal(SIGPIPE, SIG_IGN);
+	if (env && parse_ms(env, &grace))
+		grace = DEFAULT_GRACE_MS;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--foreground")) {
+			foreground = true;
+		} else if (!strcmp(argv[i], "--grace-ms") && i + 1 < argc) {
+			if (parse_ms(argv[++i], &grace)) {
+				fprintf(stderr, "evtchnx-labd: bad --grace-ms '%s'\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] != '-' && !name) {
+			name = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!name) {
+		usage(stderr);
+		return 2;
+	}
+	err = lab_paths_get(name, &paths);
+	if (err) {
+		fprintf(stderr, "evtchnx-labd: lab '%s': %s\n", name, strerror(-err));
+		return 1;
+	}
+	/* Handles of several domains each hold a few descriptors here. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (foreground) {
+		/* Started by hand: take the lock a starting client would hold. */
+		lock = open(paths.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+			perror("evtchnx-labd: lock");
+			return 1;
+		}
+		if (lab_alive(paths.sock)) {
+			fprintf(stderr, "evtchnx-labd: lab '%s' is already served\n", name);
+			return 1;
+		}
+	}
+	cfg.listen_fd = lab_listen(&paths);
+	if (cfg.listen_fd < 0) {
+		fprintf(stderr, "evtchnx-labd: listen on %s: %s\n", paths.sock,
+			strerror(-cfg.listen_fd));
+		return 1;
+	}
+	if (lock >= 0)
+		close(lock);
+	cfg.sock_path = paths.sock;
+	cfg.lock_path = paths.lock;
+	cfg.grace_ms = grace;
+
+	if (!foreground) {
+		/* Listening: let the starting client go on, and detach. */
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return 1;
+		if (pid > 0)
+			_exit(0);
+		setsid();
+	} else {
+		printf("evtchnx-labd: serving lab '%s' on %s (grace %u ms)\n",
+		       name, paths.sock, grace);
+		fflush(stdout);
+	}
+	srv = lab_server_new(&cfg);
+	if (!srv) {
+		perror("evtchnx-labd");
+		unlink(paths.sock);
+		return 1;
+	}
+	err = lab_server_run(srv);
+	lab_server_free(srv);
+	if (foreground)
+		printf("evtchnx-labd: lab '%s' idle, leaving\n", name);
+	return err ? 1 : 0;
+}

@@ -162,14 +162,10 @@ enum rules_send_action {
 int rules_send_action(const struct rules_port *p);
 
 /* The peer whose inbox holds an owned port's bits: remote_dom for UNBOUND
- * and INTERDOMAIN, RULES_DOMID_XEN for VIRQ, @own_domid for IPI. */
+ * and INTERDOMAIN, RULES_DOMID_XEN for VIRQ, @own_domid for IPI.  A receiver
+ * honours a port's bit in this inbox only: an UNBOUND port keeps its bits
+ * where they were while it was connected (an event sent just before the
+ * peer closed is still delivered), and no other domain can raise it. */
 uint16_t rules_home(const struct rules_port *p, uint16_t own_domid);
-
-/* Whether a pending bit found in the inbox for peer @home counts for the
- * port: only while the port is connected to that peer (INTERDOMAIN with
- * remote_dom == @home, VIRQ with RULES_DOMID_XEN, IPI with its own domid).
- * An UNBOUND port's bits were collected when it became UNBOUND. */
-bool rules_honours(const struct rules_port *p, uint16_t home,
-		   uint16_t own_domid);
 
 #endif /* EVTCHNX_SIM_RULES_H */

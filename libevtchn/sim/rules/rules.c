@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * rules.c - Xen's event-channel rules for the sim (see rules.h).
+ *
+ * Data: one struct rules_domain per existing domain, each with a fixed table
+ * of RULES_MAX_PORTS port records and a virq -> port table; the lab indexes
+ * domains by domid and joined handles by id, both in arrays allocated once.
+ * Nothing here allocates per event.
+ *
+ * Where rules.h leaves room, this implementation:
+ *   - rejects rules_join() of an id that is already joined (-EINVAL) and
+ *     returns -ENOMEM when a new domain's table cannot be allocated;
+ *   - treats a caller that is not joined to the lab like an orphaned one
+ *     (-ESRCH);
+ *   - accepts DOMID_SELF in rules_raise_virq() (the control domain itself);
+ *   - sends no "changed" to a handle that is leaving, and, when a whole
+ *     domain is closed (reset, destruction), tells the owner of a port whose
+ *     peer is in the same domain once, when that port is freed;
+ *   - calls hooks only for ports with an owner; hooks may read the lab
+ *     (rules_port_of() and friends) but must not modify it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+
+/* The virqs Xen binds per vCPU; every other one is global (handled by the
+ * control domain). */
+#define RULES_PER_VCPU_VIRQS                                                   \
+	((1u << 0) /* TIMER */ | (1u << 1) /* DEBUG */ |                       \
+	 (1u << 7) /* XENOPROF */ | (1u << 13) /* XENPMU */)
+
+struct rules_domain {
+	uint16_t domid;
+	bool explicit_created; /* by rules_domain_create(), or domain 0 */
+	unsigned int nr_handles; /* joined, not orphaned */
+	unsigned int nr_free;    /* FREE ports */
+	uint32_t free_hint;      /* no FREE port below this one */
+	uint32_t virq_port[RULES_NR_VIRQS]; /* 0: not bound */
+	struct rules_port ports[RULES_MAX_PORTS];
+};
+
+struct rules_lab {
+	struct rules_hooks hooks;
+	unsigned int nr_domains;
+	struct rules_domain **doms;     /* [RULES_DOMID_FIRST_RESERVED] */
+	struct rules_handle **handles;  /* [RULES_MAX_HANDLES + 1] */
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static struct rules_domain *dom_get(const struct rules_lab *lab,
+				    uint32_t domid)
+{
+	if (domid >= RULES_DOMID_FIRST_RESERVED)
+		return NULL;
+	return lab->doms[domid];
+}
+
+/* The caller's domain, or NULL when the caller cannot act (orphaned, or not
+ * joined to this lab). */
+static struct rules_domain *caller_dom(const struct rules_lab *lab,
+				       const struct rules_handle *caller)
+{
+	if (!lab || !caller || caller->orphaned)
+		return NULL;
+	if (caller->id == 0 || caller->id > RULES_MAX_HANDLES ||
+	    lab->handles[caller->id] != caller)
+		return NULL;
+	return dom_get(lab, caller->domid);
+}
+
+/* A domid argument: DOMID_SELF is the caller's domain. */
+static struct rules_domain *resolve(const struct rules_lab *lab,
+				    struct rules_domain *own, uint32_t domid)
+{
+	if (domid == RULES_DOMID_SELF)
+		return own;
+	return dom_get(lab, domid);
+}
+
+static void ev_fill(struct rules_event *ev, const struct rules_domain *d,
+		    uint32_t port)
+{
+	const struct rules_port *p = &d->ports[port];
+
+	ev->owner = p->owner;
+	ev->domid = d->domid;
+	ev->home = rules_home(p, d->domid);
+	ev->port = port;
+}
+
+/* Raise an event on a port: an owned port goes to its owner's inbox, an
+ * unowned one latches until adopted. */
+static void raise_port(struct rules_lab *lab, struct rules_domain *d,
+		       uint32_t port)
+{
+	struct rules_port *p = &d->ports[port];
+	struct rules_event ev;
+
+	if (!p->owner) {
+		p->latched = 1;
+		return;
+	}
+	if (!lab->hooks.raise)
+		return;
+	ev_fill(&ev, d, port);
+	lab->hooks.raise(lab->hooks.ctx, &ev);
+}
+
+static void clear_port(struct rules_lab *lab, const struct rules_domain *d,
+		       uint32_t port)
+{
+	struct rules_event ev;
+
+	if (!d->ports[port].owner || !lab->hooks.clear)
+		return;
+	ev_fill(&ev, d, port);
+	lab->hooks.clear(lab->hooks.ctx, &ev);
+}
+
+static void notify_changed(struct rules_lab *lab, uint32_t owner,
+			   uint32_t port)
+{
+	if (!owner || !lab->hooks.changed)
+		return;
+	lab->hooks.changed(lab->hooks.ctx, owner, port);
+}
+
+/* First fit: the lowest FREE port >= 1, or -ENOSPC.  The port stays FREE
+ * until port_take(). */
+static int find_free(struct rules_domain *d)
+{
+	uint32_t i;
+
+	if (!d->nr_free)
+		return -ENOSPC;
+	for (i = d->free_hint; i < RULES_MAX_PORTS; i++) {
+		if (d->ports[i].state == RULES_FREE) {
+			d->free_hint = i;
+			return (int)i;
+		}
+	}
+	return -ENOSPC; /* not reached: nr_free counts FREE ports */
+}
+
+static struct rules_port *port_take(struct rules_domain *d, uint32_t port,
+				    enum rules_state state, uint32_t owner)
+{
+	struct rules_port *p = &d->ports[port];
+
+	memset(p, 0, sizeof(*p));
+	p->state = (uint8_t)state;
+	p->owner = owner;
+	d->nr_free--;
+	if (d->free_hint == port)
+		d->free_hint = port + 1;
+	return p;
+}
+
+/*
+ * Close one port as EVTCHNOP_close does: the peer of an INTERDOMAIN port
+ * becomes UNBOUND (offered to this domain again) and its owner is told; a
+ * VIRQ binding is forgotten; the port becomes FREE.
+ * @notify_self: tell the port's own owner (an operation that did not name
+ *               the port freed it).
+ * @quiet:       a handle that is leaving and needs no notification (0: none).
+ * @whole:       every port of @d is being closed: a peer inside @d will be
+ *               freed (and notified) in turn, so it is not notified twice.
+ */
+static void close_port(struct rules_lab *lab, struct rules_domain *d,
+		       uint32_t port, bool notify_self, uint32_t quiet,
+		       bool whole)
+{
+	struct rules_port *p = &d->ports[port];
+	uint32_t owner = p->owner;
+
+	switch (p->state) {
+	case RULES_INTERDOMAIN: {
+		struct rules_domain *rd = dom_get(lab, p->remote_dom);
+		struct rules_port *rp;
+
+		if (!rd || p->remote_port >= RULES_MAX_PORTS)
+			break;
+		rp = &rd->ports[p->remote_port];
+		if (rp->state != RULES_INTERDOMAIN ||
+		    rp->remote_dom != d->domid || rp->remote_port != port)
+			break;
+		rp->state = RULES_UNBOUND;
+		rp->remote_dom = d->domid;
+		rp->remote_port = 0;
+		if (!(whole && rd == d) && rp->owner != quiet)
+			notify_changed(lab, rp->owner, p->remote_port);
+		break;
+	}
+	case RULES_VIRQ:
+		if (p->virq < RULES_NR_VIRQS && d->virq_port[p->virq] == port)
+			d->virq_port[p->virq] = 0;
+		break;
+	default:
+		break;
+	}
+
+	clear_port(lab, d, port);
+	memset(p, 0, sizeof(*p)); /* RULES_FREE, no owner, not latched */
+	d->nr_free++;
+	if (port < d->free_hint)
+		d->free_hint = port;
+	if (notify_self && owner != quiet)
+		notify_changed(lab, owner, port);
+}
+
+/* Close every port of @d (reset, destruction). */
+static void close_all(struct rules_lab *lab, struct rules_domain *d)
+{
+	uint32_t i;
+
+	for (i = 1; i < RULES_MAX_PORTS && d->nr_free < RULES_MAX_PORTS - 1;
+	     i++) {
+		if (d->ports[i].state != RULES_FREE)
+			close_port(lab, d, i, true, 0, true);
+	}
+}
+
+static struct rules_domain *domain_new(struct rules_lab *lab, uint16_t domid,
+				       bool explicit_created)
+{
+	struct rules_domain *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->domid = domid;
+	d->explicit_created = explicit_created;
+	d->nr_free = RULES_MAX_PORTS - 1;
+	d->free_hint = 1;
+	d->ports[0].state = RULES_RESERVED;
+	lab->doms[domid] = d;
+	lab->nr_domains++;
+	return d;
+}
+
+static void domain_destroy(struct rules_lab *lab, struct rules_domain *d)
+{
+	uint32_t i;
+
+	close_all(lab, d);
+	for (i = 1; d->nr_handles && i <= RULES_MAX_HANDLES; i++) {
+		struct rules_handle *hd = lab->handles[i];
+
+		if (hd && !hd->orphaned && hd->domid == d->domid) {
+			hd->orphaned = true;
+			d->nr_handles--;
+		}
+	}
+	lab->doms[d->domid] = NULL;
+	lab->nr_domains--;
+	free(d);
+}
+
+/* ---- the lab ------------------------------------------------------------ */
+
+struct rules_lab *rules_lab_new(const struct rules_hooks *hooks)
+{
+	struct rules_lab *lab = calloc(1, sizeof(*lab));
+
+	if (!lab)
+		return NULL;
+	if (hooks)
+		lab->hooks = *hooks;
+	lab->doms = calloc(RULES_DOMID_FIRST_RESERVED, sizeof(*lab->doms));
+	if (!lab->doms)
+		goto err_lab;
+	lab->handles = calloc(RULES_MAX_HANDLES + 1, sizeof(*lab->handles));
+	if (!lab->handles)
+		goto err_doms;
+	if (!domain_new(lab, RULES_CONTROL_DOMID, true))
+		goto err_handles;
+	return lab;
+
+err_handles:
+	free(lab->handles);
+err_doms:
+	free(lab->doms);
+err_lab:
+	free(lab);
+	return NULL;
+}
+
+void rules_lab_free(struct rules_lab *lab)
+{
+	uint32_t i;
+
+	if (!lab)
+		return;
+	for (i = 0; i < RULES_DOMID_FIRST_RESERVED; i++)
+		free(lab->doms[i]);
+	free(lab->doms);
+	free(lab->handles);
+	free(lab);
+}
+
+int rules_join(struct rules_lab *lab, struct rules_handle *hd, uint32_t domid)
+{
+	struct rules_domain *d;
+
+	if (!lab || !hd)
+		return -EINVAL;
+	if (domid >= RULES_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	if (hd->id == 0 || hd->id > RULES_MAX_HANDLES || lab->handles[hd->id])
+		return -EINVAL;
+
+	d = lab->doms[domid];
+	if (!d) {
+		if (lab->nr_domains >= RULES_MAX_DOMAINS)
+			return -ENOSPC;
+		d = domain_new(lab, (uint16_t)domid, false);
+		if (!d)
+			return -ENOMEM;
+	}
+	hd->domid = (uint16_t)domid;
+	hd->restrict_to = 0;
+	hd->orphaned = false;
+	lab->handles[hd->id] = hd;
+	d->nr_handles++;
+	return 0;
+}
+
+void rules_leave(struct rules_lab *lab, struct rules_handle *hd)
+{
+	struct rules_domain *d;
+	uint32_t i;
+
+	if (!lab || !hd || hd->id == 0 || hd->id > RULES_MAX_HANDLES ||
+	    lab->handles[hd->id] != hd)
+		return;
+	lab->handles[hd->id] = NULL;
+	if (hd->orphaned)
+		return;
+	d = dom_get(lab, hd->domid);
+	if (!d)
+		return;
+
+	for (i = 1; i < RULES_MAX_PORTS; i++) {
+		if (d->ports[i].state != RULES_FREE &&
+		    d->ports[i].owner == hd->id)
+			close_port(lab, d, i, false, hd->id, false);
+	}
+	if (d->nr_handles)
+		d->nr_handles--;
+	if (!d->nr_handles && !d->explicit_created &&
+	    d->domid != RULES_CONTROL_DOMID)
+		domain_destroy(lab, d);
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+int rules_alloc_unbound(struct rules_lab *lab, struct rules_handle *caller,
+			uint32_t dom, uint32_t remote_dom)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_domain *d;
+	struct rules_port *p;
+	int port;
+
+	if (!own)
+		return -ESRCH;
+	if (caller->restrict_to)
+		return -EACCES;
+	d = resolve(lab, own, dom);
+	if (!d)
+		return -ESRCH;
+	port = find_free(d);
+	if (port < 0)
+		return port;
+	if (d != own && own->domid != RULES_CONTROL_DOMID)
+		return -EPERM;
+
+	p = port_take(d, (uint32_t)port, RULES_UNBOUND,
+		      d == own ? caller->id : 0);
+	p->remote_dom = (uint16_t)(remote_dom == RULES_DOMID_SELF ?
+				   own->domid : remote_dom);
+	clear_port(lab, d, (uint32_t)port);
+	return port;
+}
+
+int rules_bind_interdomain(struct rules_lab *lab, struct rules_handle *caller,
+			   uint32_t remote_dom, uint32_t remote_port)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_domain *rd;
+	struct rules_port *lp, *rp;
+	int lport;
+
+	if (!own)
+		return -ESRCH;
+	if (caller->restrict_to && remote_dom != caller->restrict_to)
+		return -EACCES;
+	rd = resolve(lab, own, remote_dom);
+	if (!rd)
+		return -ESRCH;
+	lport = find_free(own);
+	if (lport < 0)
+		return lport;
+	if (remote_port >= RULES_MAX_PORTS)
+		return -EINVAL;
+	rp = &rd->ports[remote_port];
+	if (rp->state != RULES_UNBOUND || rp->remote_dom != own->domid)
+		return -EINVAL;
+
+	lp = port_take(own, (uint32_t)lport, RULES_INTERDOMAIN, caller->id);
+	lp->remote_dom = rd->domid;
+	lp->remote_port = remote_port;
+	rp->state = RULES_INTERDOMAIN;
+	rp->remote_port = (uint32_t)lport;
+
+	clear_port(lab, own, (uint32_t)lport);
+	raise_port(lab, own, (uint32_t)lport); /* pending on bind */
+	notify_changed(lab, rp->owner, remote_port);
+	return lport;
+}
+
+int rules_bind_virq(struct rules_lab *lab, struct rules_handle *caller,
+		    uint32_t virq)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_port *p;
+	int port;
+
+	if (!own)
+		return -ESRCH;
+	if (caller->restrict_to)
+		return -EACCES;
+	if (virq >= RULES_NR_VIRQS)
+		return -EINVAL;
+	if (!(RULES_PER_VCPU_VIRQS & (1u << virq)) &&
+	    own->domid != RULES_CONTROL_DOMID)
+		return -EBUSY;
+	if (own->virq_port[virq])
+		return -EEXIST;
+	port = find_free(own);
+	if (port < 0)
+		return port;
+
+	p = port_take(own, (uint32_t)port, RULES_VIRQ, caller->id);
+	p->virq = (uint8_t)virq;
+	own->virq_port[virq] = (uint32_t)port;
+	clear_port(lab, own, (uint32_t)port);
+	return port;
+}
+
+int rules_adopt(struct rules_lab *lab, struct rules_handle *caller,
+		uint32_t port)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_port *p;
+
+	if (!own)
+		return -ESRCH;
+	if (caller->restrict_to)
+		return -EACCES;
+	if (port == 0 || port >= RULES_MAX_PORTS)
+		return -EINVAL;
+	p = &own->ports[port];
+	if (p->state == RULES_FREE || p->state == RULES_RESERVED)
+		return -EINVAL;
+	if (p->owner)
+		return -EBUSY;
+
+	p->owner = caller->id;
+	clear_port(lab, own, port);
+	if (p->latched) {
+		p->latched = 0;
+		raise_port(lab, own, port);
+	}
+	if (p->state == RULES_INTERDOMAIN)
+		notify_changed(lab, rules_peer_owner(lab, own->domid, port),
+			       p->remote_port);
+	return 0;
+}
+
+int rules_unbind(struct rules_lab *lab, struct rules_handle *caller,
+		 uint32_t port)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_port *p;
+	int rc;
+
+	if (!own)
+		return -ESRCH;
+	p = port < RULES_MAX_PORTS ? &own->ports[port] : NULL;
+	rc = rules_check_own_port(p, port, caller->id);
+	if (rc)
+		return rc;
+	close_port(lab, own, port, false, 0, false);
+	return 0;
+}
+
+int rules_send(struct rules_lab *lab, struct rules_handle *caller,
+	       uint32_t port)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_domain *rd;
+	struct rules_port *p;
+	int rc;
+
+	if (!own)
+		return -ESRCH;
+	p = port < RULES_MAX_PORTS ? &own->ports[port] : NULL;
+	rc = rules_check_own_port(p, port, caller->id);
+	if (rc)
+		return rc;
+
+	switch (rules_send_action(p)) {
+	case RULES_SEND_DROP:
+		return 0;
+	case RULES_SEND_REMOTE:
+		rd = dom_get(lab, p->remote_dom);
+		if (rd && p->remote_port < RULES_MAX_PORTS)
+			raise_port(lab, rd, p->remote_port);
+		return 0;
+	case RULES_SEND_SELF:
+		raise_port(lab, own, port);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int rules_status(struct rules_lab *lab, struct rules_handle *caller,
+		 uint32_t dom, uint32_t port, struct evtchnx_status *st)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_domain *d;
+	const struct rules_port *p;
+
+	if (!own)
+		return -ESRCH;
+	if (!st)
+		return -EINVAL;
+	d = resolve(lab, own, dom);
+	if (!d)
+		return -ESRCH;
+	if (port >= RULES_MAX_PORTS)
+		return -EINVAL;
+	if (d != own && own->domid != RULES_CONTROL_DOMID)
+		return -EPERM;
+
+	p = &d->ports[port];
+	st->state = EVTCHNX_STATE_CLOSED;
+	st->vcpu = 0;
+	st->remote_domid = 0;
+	st->remote_port = 0;
+	st->virq = 0;
+	switch (p->state) {
+	case RULES_UNBOUND:
+		st->state = EVTCHNX_STATE_UNBOUND;
+		st->remote_domid = p->remote_dom;
+		break;
+	case RULES_INTERDOMAIN:
+		st->state = EVTCHNX_STATE_INTERDOMAIN;
+		st->remote_domid = p->remote_dom;
+		st->remote_port = p->remote_port;
+		break;
+	case RULES_VIRQ:
+		st->state = EVTCHNX_STATE_VIRQ;
+		st->virq = p->virq;
+		break;
+	case RULES_IPI:
+		st->state = EVTCHNX_STATE_IPI;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int rules_reset(struct rules_lab *lab, struct rules_handle *caller,
+		uint32_t dom)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_domain *d;
+
+	if (!own)
+		return -ESRCH;
+	d = resolve(lab, own, dom);
+	if (!d)
+		return -ESRCH;
+	if (d != own && own->domid != RULES_CONTROL_DOMID)
+		return -EPERM;
+	close_all(lab, d);
+	return 0;
+}
+
+int rules_restrict(struct rules_lab *lab, struct rules_handle *caller,
+		   uint32_t domid)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+
+	if (!own)
+		return -ESRCH;
+	if (caller->restrict_to)
+		return -EACCES;
+	if (domid == 0 || domid >= RULES_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	caller->restrict_to = (uint16_t)domid;
+	return 0;
+}
+
+int rules_domain_create(struct rules_lab *lab, struct rules_handle *caller,
+			uint32_t domid)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+
+	if (!own)
+		return -ESRCH;
+	if (own->domid != RULES_CONTROL_DOMID)
+		return -EPERM;
+	if (domid >= RULES_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	if (lab->doms[domid])
+		return -EEXIST;
+	if (lab->nr_domains >= RULES_MAX_DOMAINS)
+		return -ENOSPC;
+	if (!domain_new(lab, (uint16_t)domid, true))
+		return -ENOMEM;
+	return 0;
+}
+
+int rules_domain_destroy(struct rules_lab *lab, struct rules_handle *caller,
+			 uint32_t domid)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_domain *d;
+
+	if (!own)
+		return -ESRCH;
+	if (own->domid != RULES_CONTROL_DOMID)
+		return -EPERM;
+	if (domid == RULES_CONTROL_DOMID || domid >= RULES_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	d = lab->doms[domid];
+	if (!d)
+		return -ESRCH;
+	domain_destroy(lab, d);
+	return 0;
+}
+
+int rules_raise_virq(struct rules_lab *lab, struct rules_handle *caller,
+		     uint32_t domid, uint32_t virq)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+	struct rules_domain *d;
+	uint32_t port;
+
+	if (!own)
+		return -ESRCH;
+	if (own->domid != RULES_CONTROL_DOMID)
+		return -EPERM;
+	if (virq >= RULES_NR_VIRQS)
+		return -EINVAL;
+	d = resolve(lab, own, domid);
+	if (!d)
+		return -ESRCH;
+	port = d->virq_port[virq];
+	if (port)
+		raise_port(lab, d, port);
+	return 0;
+}
+
+/* ---- read-only views ---------------------------------------------------- */
+
+const struct rules_port *rules_port_of(const struct rules_lab *lab,
+				       uint32_t domid, uint32_t port)
+{
+	const struct rules_domain *d;
+
+	if (!lab || port >= RULES_MAX_PORTS)
+		return NULL;
+	d = dom_get(lab, domid);
+	return d ? &d->ports[port] : NULL;
+}
+
+uint32_t rules_peer_owner(const struct rules_lab *lab, uint32_t domid,
+			  uint32_t port)
+{
+	const struct rules_port *p = rules_port_of(lab, domid, port);
+	const struct rules_port *rp;
+
+	if (!p || p->state != RULES_INTERDOMAIN)
+		return 0;
+	rp = rules_port_of(lab, p->remote_dom, p->remote_port);
+	return rp ? rp->owner : 0;
+}
+
+bool rules_domain_exists(const struct rules_lab *lab, uint32_t domid)
+{
+	return lab && dom_get(lab, domid) != NULL;
+}
+
+unsigned int rules_domain_count(const struct rules_lab *lab)
+{
+	return lab ? lab->nr_domains : 0;
+}
+
+/* ---- rules on one port record ------------------------------------------- */
+
+int rules_check_own_port(const struct rules_port *p, uint32_t port,
+			 uint32_t owner)
+{
+	if (port == 0 || port >= RULES_MAX_PORTS)
+		return -EINVAL;
+	if (!p || p->state == RULES_FREE || p->state == RULES_RESERVED ||
+	    !p->owner || p->owner != owner)
+		return -ENOTCONN;
+	return 0;
+}
+
+int rules_send_action(const struct rules_port *p)
+{
+	if (!p)
+		return -EINVAL;
+	switch (p->state) {
+	case RULES_UNBOUND:
+		return RULES_SEND_DROP;
+	case RULES_INTERDOMAIN:
+		return RULES_SEND_REMOTE;
+	case RULES_IPI:
+		return RULES_SEND_SELF;
+	default:
+		return -EINVAL;
+	}
+}
+
+uint16_t rules_home(const struct rules_port *p, uint16_t own_domid)
+{
+	if (!p)
+		return own_domid;
+	switch (p->state) {
+	case RULES_UNBOUND:
+	case RULES_INTERDOMAIN:
+		return p->remote_dom;
+	case RULES_VIRQ:
+		return (uint16_t)RULES_DOMID_XEN;
+	default:
+		return own_domid;
+	}
+}

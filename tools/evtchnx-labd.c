@@ -108,9 +108,10 @@ int main(int argc, char **argv)
 	}
 	if (foreground) {
 		/* Started by hand: take the lock a starting client would hold. */
-		lock = open(paths.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-			perror("evtchnx-labd: lock");
+		lock = lab_lock(paths.lock);
+		if (lock < 0) {
+			fprintf(stderr, "evtchnx-labd: lock %s: %s\n", paths.lock,
+				strerror(-lock));
 			return 1;
 		}
 		if (lab_alive(paths.sock)) {
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
 	cfg.sock_path = paths.sock;
 	cfg.lock_path = paths.lock;
 	cfg.grace_ms = grace;
+	cfg.wait_first = foreground; /* started by hand: wait for a client */
 
 	if (!foreground) {
 		/* Listening: let the starting client go on, and detach. */

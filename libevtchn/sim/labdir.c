@@ -75,6 +75,29 @@ int lab_paths_get(const char *name, struct lab_paths *p)
 	return 0;
 }
 
+int lab_lock(const char *lock_path)
+{
+	for (;;) {
+		struct stat held, named;
+		int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX) < 0) {
+			int err = errno;
+
+			close(fd);
+			if (err == EINTR)
+				continue;
+			return -err;
+		}
+		if (fstat(fd, &held) == 0 && stat(lock_path, &named) == 0 &&
+		    held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+			return fd;
+		close(fd); /* removed while we waited: lock the new one */
+	}
+}
+
 static struct sockaddr_un lab_addr(const struct lab_paths *p)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -207,15 +230,9 @@ int lab_connect(const char *name, uint32_t flags)
 	if (flags & EVTCHNX_OPEN_NO_SPAWN)
 		return -ECONNREFUSED;
 
-	lock = open(p.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lock = lab_lock(p.lock);
 	if (lock < 0)
-		return -errno;
-	while (flock(lock, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			err = -errno;
-			goto out;
-		}
-	}
+		return lock;
 	fd = try_connect(&p); /* someone else may have started it */
 	if (fd >= 0)
 		goto out;

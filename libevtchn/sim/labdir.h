@@ -24,6 +24,10 @@ struct lab_paths {
 int lab_name_check(const char *name);
 /* Fill @p for lab @name, creating and checking the directory. */
 int lab_paths_get(const char *name, struct lab_paths *p);
+/* Take the lab's lock (blocking).  Returns the locked fd, to be closed to
+ * unlock, or a negative errno.  A retiring server removes the lock file while
+ * holding it; this takes the lock only on the file that is in place. */
+int lab_lock(const char *lock_path);
 /* Bind and listen on p->sock, replacing a stale socket file.  The caller
  * holds the lab's lock.  Returns the listening fd or a negative errno. */
 int lab_listen(const struct lab_paths *p);

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -25,6 +24,7 @@
 #include <unistd.h>
 
 #include "event_2l.h"
+#include "labdir.h"
 #include "proto.h"
 #include "rules.h"
 #include "server.h"
@@ -522,16 +522,15 @@ static void accept_all(struct lab_server *s)
  * meanwhile.  The lock keeps a starting client from racing the unlink. */
 static bool try_retire(struct lab_server *s)
 {
-	int lock = s->cfg.lock_path ?
-		open(s->cfg.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+	int lock = s->cfg.lock_path ? lab_lock(s->cfg.lock_path) : -1;
 	bool retire;
 
-	if (lock >= 0)
-		(void)flock(lock, LOCK_EX);
 	accept_all(s);
 	retire = s->nclients == 0;
 	if (retire && s->cfg.sock_path)
 		unlink(s->cfg.sock_path);
+	if (retire && lock >= 0)
+		unlink(s->cfg.lock_path); /* lab_lock() copes with that */
 	if (lock >= 0)
 		close(lock);
 	return retire;
@@ -566,7 +565,8 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 		if (s->timerfd < 0 || watch_add(s, cfg->listen_fd, &s->wlisten) ||
 		    watch_add(s, s->timerfd, &s->wtimer))
 			goto fail_errno;
-		arm_timer(s, cfg->grace_ms); /* nobody may come at all */
+		if (!cfg->wait_first)
+			arm_timer(s, cfg->grace_ms); /* nobody may come at all */
 	}
 	if (cfg->door_fd >= 0) {
 		if (watch_add(s, cfg->door_fd, &s->wdoor))

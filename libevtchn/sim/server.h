@@ -7,6 +7,8 @@
 #ifndef EVTCHNX_SIM_SERVER_H
 #define EVTCHNX_SIM_SERVER_H
 
+#include <stdbool.h>
+
 struct lab_server;
 
 struct lab_server_config {
@@ -16,6 +18,9 @@ struct lab_server_config {
 	const char *sock_path;
 	const char *lock_path;
 	unsigned int grace_ms;
+	/* Shared lab: stay until a first handle came (else the grace period
+	 * runs from the start too). */
+	bool wait_first;
 	/* Private lab: a socket on which new client connections arrive as
 	 * passed descriptors; the server ends when it is closed and no
 	 * handle is left.  -1 otherwise. */

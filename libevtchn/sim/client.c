@@ -473,6 +473,8 @@ static int sim_adopt(struct evtchnx_handle *h, uint32_t port)
 	return port_request(sim_of(h), PROTO_ADOPT, port, 0, false);
 }
 
+static void settle(struct sim *s);
+
 static int sim_unbind(struct evtchnx_handle *h, uint32_t port)
 {
 	struct sim *s = sim_of(h);
@@ -482,7 +484,10 @@ static int sim_unbind(struct evtchnx_handle *h, uint32_t port)
 		(void)own(s, port, &r); /* the contract's -EINVAL/-ENOTCONN */
 	if (r)
 		return r;
-	return port_request(s, PROTO_UNBIND, port, 0, false);
+	r = port_request(s, PROTO_UNBIND, port, 0, false);
+	if (r == 0)
+		settle(s); /* its pending event, if any, is gone with it */
+	return r;
 }
 
 static int sim_send(struct evtchnx_handle *h, uint32_t port)
@@ -586,6 +591,15 @@ static void quiet_doorbell(struct sim *s)
 	(void)eventfd_read(s->doorbell, &v);
 	for (unsigned int i = 0; i < s->nrx; i++)
 		e2l_rearm(s->rx[i]->map);
+}
+
+/* The fd must not stay readable for an event that went away with its port:
+ * quiet the doorbell and ring it again only if something is deliverable. */
+static void settle(struct sim *s)
+{
+	quiet_doorbell(s);
+	if (any_deliverable(s))
+		kick_self(s);
 }
 
 static int sim_pending(struct evtchnx_handle *h, uint32_t *ports,

@@ -52,6 +52,7 @@ struct client {
 	int ctl_fd;
 	struct proto_ctl_page *ctl;
 	bool told_orphaned;
+	bool lost_ports;        /* someone else freed a port of ours: settle */
 	struct srv_inbox *inbox;
 	unsigned int ninbox;
 	uint64_t dirty[RULES_MAX_PORTS / 64];
@@ -67,6 +68,7 @@ struct lab_server {
 	bool door_open;
 	unsigned int nclients;
 	uint32_t last_serial;
+	bool must_settle;      /* some client has lost_ports */
 	struct client *clients[RULES_MAX_HANDLES + 1];
 	struct proto_rep rep; /* reply buffer */
 };
@@ -164,10 +166,55 @@ static void hook_changed(void *ctx, uint32_t owner, uint32_t port)
 	struct lab_server *s = ctx;
 	struct client *c = owner <= RULES_MAX_HANDLES ? s->clients[owner] : NULL;
 
+	const struct rules_port *p;
+
 	if (!c || port >= RULES_MAX_PORTS)
 		return;
 	c->dirty[port / 64] |= 1ull << (port % 64);
+	p = rules_port_of(s->lab, c->rh.domid, port);
+	if (c->rh.orphaned || !p || p->owner != c->rh.id)
+		c->lost_ports = s->must_settle = true;
 	announce(c);
+}
+
+/*
+ * A port that went away may have left the client's doorbell rung for an
+ * event that is gone with it.  Do what the client does after draining its
+ * doorbell (event_2l.h): quiet it, re-arm the kicks, and ring it again only
+ * if one of the ports it still owns is deliverable.
+ */
+static void settle(struct lab_server *s, struct client *c)
+{
+	const struct rules_port *p;
+	bool deliverable = false;
+	eventfd_t v;
+
+	c->lost_ports = false;
+	(void)eventfd_read(c->doorbell, &v);
+	for (unsigned int i = 0; i < c->ninbox; i++)
+		e2l_rearm(c->inbox[i].map);
+	for (uint32_t port = 1; port < RULES_MAX_PORTS && !deliverable; port++) {
+		struct srv_inbox *ib;
+
+		p = rules_port_of(s->lab, c->rh.domid, port);
+		if (!p || p->owner != c->rh.id || c->rh.orphaned)
+			continue;
+		ib = find_inbox(c, rules_home(p, c->rh.domid));
+		deliverable = ib && e2l_is_pending(ib->map, port) &&
+			      !(atomic_load(&ib->map->mask[e2l_word(port)]) & e2l_bit(port));
+	}
+	if (deliverable)
+		(void)eventfd_write(c->doorbell, 1);
+}
+
+static void settle_all(struct lab_server *s)
+{
+	if (!s->must_settle)
+		return;
+	s->must_settle = false;
+	for (uint32_t id = 1; id <= RULES_MAX_HANDLES; id++)
+		if (s->clients[id] && s->clients[id]->lost_ports)
+			settle(s, s->clients[id]);
 }
 
 /* ---- clients -------------------------------------------------------------- */
@@ -500,6 +547,7 @@ static bool serve_one(struct lab_server *s, struct client *c)
 	memset(&s->rep, 0, PROTO_REP_SIZE(0));
 	s->rep.op = rq.op;
 	s->rep.result = dispatch(s, c, &rq, fds, &nfds);
+	settle_all(s);
 	if (s->rep.result < 0)
 		nfds = 0;
 	if (c->rh.orphaned)

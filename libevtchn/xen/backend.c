@@ -1,0 +1,919 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * xen/backend.c - the "xen" backend: a real Xen host through libxenevtchn
+ * (/dev/xen/evtchn) and libxencall (/dev/xen/privcmd).  See docs/xen.md.
+ *
+ * Loading.  By default libxenevtchn.so.1 and libxencall.so.1 are loaded with
+ * dlopen() on the first open of "xen", so the library builds and runs on a
+ * machine without Xen.  Built with EVTCHNX_XEN_DIRECT the functions are
+ * called directly (for static programs, linked with -lxenevtchn -lxencall
+ * -lxentoollog -lxentoolcore).  Built with EVTCHNX_WITH_XEN=0, opening "xen"
+ * fails with -ENOSYS.  EVTCHNX_DEBUG=1 in the environment prints why an open
+ * failed.
+ *
+ * Ownership.  Linux does not say which ports a file owns, so the backend
+ * keeps a table of the ports this handle bound: it answers -EINVAL for port
+ * 0 and ports at or beyond XEN_PORT_LIMIT, -ENOTCONN for the others it does
+ * not own, before asking the kernel.
+ *
+ * Delivery.  The kernel masks a port when it queues it in the file's ring
+ * and unmasks it when the port is written back to the file; the backend
+ * keeps that one-to-one: a port is unmasked in the kernel only by
+ * evtchnx_unmask() of a port that pending() returned.  So every port in the
+ * kernel ring is deliverable and appears there once.  Ports read from the
+ * ring but not returned yet (by is_pending(), which must peek, or by unbind,
+ * which purges stale entries) wait in an internal FIFO queue.  The handle's
+ * fd is an epoll set of the device fd and an eventfd that is non-zero exactly
+ * while that queue is not empty: it is readable exactly when pending() has a
+ * port to return.  A ring overflow (EFBIG, which this accounting should make
+ * impossible) is repaired by emptying the ring (IOCTL_EVTCHN_RESET) and
+ * queueing every owned port that is not taken: spurious events, none lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../backend.h"
+
+#if !defined(EVTCHNX_WITH_XEN) || EVTCHNX_WITH_XEN
+
+#include <pthread.h>
+#ifndef EVTCHNX_XEN_DIRECT
+#include <dlfcn.h>
+#endif
+
+#include "xenabi.h"
+
+/* Ports per domain with the FIFO ABI, which Linux uses on Xen >= 4.4
+ * (the dom0 kernel of the test VM logs "xen:events: Using FIFO-based ABI").
+ * A kernel booted with xen.fifo_events=0 has 4096 (2-level): ports between
+ * 4096 and this limit then answer -ENOTCONN rather than -EINVAL. */
+#define XEN_PORT_LIMIT 131072u
+
+/* Per-port flags in the handle's table. */
+#define P_OWNED 0x01u  /* bound by this handle */
+#define P_VIRQ 0x02u   /* bound with bind_virq (send is -EINVAL) */
+#define P_QUEUED 0x04u /* read from the kernel, waiting in the queue */
+#define P_TAKEN 0x08u  /* returned by pending(), masked until unmask() */
+
+/* Ports read from the device per read() when draining it. */
+#define DRAIN_CHUNK 256
+
+/* ---- the Xen libraries -------------------------------------------------- */
+
+static struct xen_libs {
+	xenevtchn_open_fn *evtchn_open;
+	xenevtchn_close_fn *evtchn_close;
+	xenevtchn_fd_fn *evtchn_fd;
+	xenevtchn_notify_fn *notify;
+	xenevtchn_bind_unbound_port_fn *bind_unbound_port;
+	xenevtchn_bind_interdomain_fn *bind_interdomain;
+	xenevtchn_bind_virq_fn *bind_virq;
+	xenevtchn_unbind_fn *unbind;
+	xenevtchn_pending_fn *pending;
+	xenevtchn_unmask_fn *unmask;
+	xenevtchn_restrict_fn *restrict_domid;
+	xencall_open_fn *call_open;
+	xencall_close_fn *call_close;
+	xencall2_fn *call2;
+	xencall_alloc_buffer_fn *alloc_buffer;
+	xencall_free_buffer_fn *free_buffer;
+	int err;            /* 0 once loaded, else a positive errno */
+	char why[256];      /* what is missing, for EVTCHNX_DEBUG */
+} xl;
+
+static pthread_once_t xl_once = PTHREAD_ONCE_INIT;
+
+static bool xen_debug(void)
+{
+	const char *v = getenv("EVTCHNX_DEBUG");
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+__attribute__((format(printf, 1, 2))) static void dbg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!xen_debug())
+		return;
+	va_start(ap, fmt);
+	fputs("evtchnx: xen: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+#ifdef EVTCHNX_XEN_DIRECT
+
+/* The libraries' own prototypes (see xenabi.h for the types). */
+xenevtchn_open_fn xenevtchn_open;
+xenevtchn_close_fn xenevtchn_close;
+xenevtchn_fd_fn xenevtchn_fd;
+xenevtchn_notify_fn xenevtchn_notify;
+xenevtchn_bind_unbound_port_fn xenevtchn_bind_unbound_port;
+xenevtchn_bind_interdomain_fn xenevtchn_bind_interdomain;
+xenevtchn_bind_virq_fn xenevtchn_bind_virq;
+xenevtchn_unbind_fn xenevtchn_unbind;
+xenevtchn_pending_fn xenevtchn_pending;
+xenevtchn_unmask_fn xenevtchn_unmask;
+xenevtchn_restrict_fn xenevtchn_restrict;
+xencall_open_fn xencall_open;
+xencall_close_fn xencall_close;
+xencall2_fn xencall2;
+xencall_alloc_buffer_fn xencall_alloc_buffer;
+xencall_free_buffer_fn xencall_free_buffer;
+
+static void xl_load(void)
+{
+	xl.evtchn_open = xenevtchn_open;
+	xl.evtchn_close = xenevtchn_close;
+	xl.evtchn_fd = xenevtchn_fd;
+	xl.notify = xenevtchn_notify;
+	xl.bind_unbound_port = xenevtchn_bind_unbound_port;
+	xl.bind_interdomain = xenevtchn_bind_interdomain;
+	xl.bind_virq = xenevtchn_bind_virq;
+	xl.unbind = xenevtchn_unbind;
+	xl.pending = xenevtchn_pending;
+	xl.unmask = xenevtchn_unmask;
+	xl.restrict_domid = xenevtchn_restrict;
+	xl.call_open = xencall_open;
+	xl.call_close = xencall_close;
+	xl.call2 = xencall2;
+	xl.alloc_buffer = xencall_alloc_buffer;
+	xl.free_buffer = xencall_free_buffer;
+}
+
+#else /* !EVTCHNX_XEN_DIRECT */
+
+/* Loaded once, never unloaded (handles of other threads may use them). */
+static void *xl_sym(void *lib, const char *libname, const char *name)
+{
+	void *p = dlsym(lib, name);
+
+	if (!p && !xl.err) {
+		xl.err = ENODEV;
+		snprintf(xl.why, sizeof(xl.why), "%s has no symbol %s",
+			 libname, name);
+	}
+	return p;
+}
+
+static void xl_load(void)
+{
+	static const char evtchn_name[] = "libxenevtchn.so.1";
+	static const char call_name[] = "libxencall.so.1";
+	void *le, *lc;
+
+	le = dlopen(evtchn_name, RTLD_NOW | RTLD_LOCAL);
+	if (!le) {
+		xl.err = ENODEV;
+		snprintf(xl.why, sizeof(xl.why),
+			 "cannot load %s (Debian package libxenevtchn1): %s",
+			 evtchn_name, dlerror());
+		return;
+	}
+	lc = dlopen(call_name, RTLD_NOW | RTLD_LOCAL);
+	if (!lc) {
+		xl.err = ENODEV;
+		snprintf(xl.why, sizeof(xl.why),
+			 "cannot load %s (Debian package libxencall1): %s",
+			 call_name, dlerror());
+		dlclose(le);
+		return;
+	}
+	xl.evtchn_open = xl_sym(le, evtchn_name, "xenevtchn_open");
+	xl.evtchn_close = xl_sym(le, evtchn_name, "xenevtchn_close");
+	xl.evtchn_fd = xl_sym(le, evtchn_name, "xenevtchn_fd");
+	xl.notify = xl_sym(le, evtchn_name, "xenevtchn_notify");
+	xl.bind_unbound_port =
+		xl_sym(le, evtchn_name, "xenevtchn_bind_unbound_port");
+	xl.bind_interdomain =
+		xl_sym(le, evtchn_name, "xenevtchn_bind_interdomain");
+	xl.bind_virq = xl_sym(le, evtchn_name, "xenevtchn_bind_virq");
+	xl.unbind = xl_sym(le, evtchn_name, "xenevtchn_unbind");
+	xl.pending = xl_sym(le, evtchn_name, "xenevtchn_pending");
+	xl.unmask = xl_sym(le, evtchn_name, "xenevtchn_unmask");
+	xl.restrict_domid = xl_sym(le, evtchn_name, "xenevtchn_restrict");
+	xl.call_open = xl_sym(lc, call_name, "xencall_open");
+	xl.call_close = xl_sym(lc, call_name, "xencall_close");
+	xl.call2 = xl_sym(lc, call_name, "xencall2");
+	xl.alloc_buffer = xl_sym(lc, call_name, "xencall_alloc_buffer");
+	xl.free_buffer = xl_sym(lc, call_name, "xencall_free_buffer");
+}
+
+#endif /* EVTCHNX_XEN_DIRECT */
+
+/* ---- a logger that keeps the Xen libraries quiet ------------------------- */
+
+static void quiet_vmessage(struct xentoollog_logger *logger, int level,
+			   int errnoval, const char *context,
+			   const char *format, va_list al)
+{
+	(void)logger;
+	(void)level;
+	if (!xen_debug())
+		return;
+	fprintf(stderr, "evtchnx: xen: %s: ", context ? context : "xen");
+	vfprintf(stderr, format, al);
+	if (errnoval >= 0)
+		fprintf(stderr, ": %s", strerror(errnoval));
+	fputc('\n', stderr);
+}
+
+static void quiet_progress(struct xentoollog_logger *logger,
+			   const char *context, const char *doing_what,
+			   int percent, unsigned long done,
+			   unsigned long total)
+{
+	(void)logger;
+	(void)context;
+	(void)doing_what;
+	(void)percent;
+	(void)done;
+	(void)total;
+}
+
+static void quiet_destroy(struct xentoollog_logger *logger)
+{
+	(void)logger;
+}
+
+static struct xentoollog_logger quiet_logger = {
+	.vmessage = quiet_vmessage,
+	.progress = quiet_progress,
+	.destroy = quiet_destroy,
+};
+
+/* ---- the handle's state ---------------------------------------------------- */
+
+struct xen_priv {
+	xenevtchn_handle *xce;
+	xencall_handle *xcall;
+	void *hbuf;          /* hypercall argument buffer (xencall) */
+	int devfd;           /* /dev/xen/evtchn, non-blocking */
+	int epfd;            /* what evtchnx_fd() returns */
+	int evfd;            /* non-zero while the queue is not empty */
+	uint32_t domid;
+	uint32_t restrict_to; /* 0: not restricted */
+
+	uint8_t *flags;      /* P_* per port, @cap entries */
+	uint32_t cap;
+
+	uint32_t *q;         /* ring of queued ports */
+	uint32_t qcap, qhead, qlen;
+};
+
+/* -1 + errno (or a NULL handle) from a Xen library into -errno. */
+static int neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+static int grow_table(struct xen_priv *x, uint32_t port)
+{
+	uint32_t cap = x->cap ? x->cap : 64;
+	uint8_t *f;
+
+	if (port < x->cap)
+		return 0;
+	while (cap <= port)
+		cap *= 2;
+	f = realloc(x->flags, cap);
+	if (!f)
+		return -ENOMEM;
+	memset(f + x->cap, 0, cap - x->cap);
+	x->flags = f;
+	x->cap = cap;
+	return 0;
+}
+
+static unsigned int port_flags(const struct xen_priv *x, uint32_t port)
+{
+	return port < x->cap ? x->flags[port] : 0;
+}
+
+/* The evtchnx rule for an own-port operation. */
+static int check_own(const struct xen_priv *x, uint32_t port)
+{
+	if (port == 0 || port >= XEN_PORT_LIMIT)
+		return -EINVAL;
+	if (!(port_flags(x, port) & P_OWNED))
+		return -ENOTCONN;
+	return 0;
+}
+
+/* ---- the queue and its eventfd ------------------------------------------- */
+
+static void evfd_set(struct xen_priv *x)
+{
+	uint64_t one = 1;
+
+	while (write(x->evfd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+static void evfd_clear(struct xen_priv *x)
+{
+	uint64_t v;
+
+	while (read(x->evfd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+}
+
+/* The queue holds each port at most once, so it never needs more room than
+ * the table has ports. */
+static int enqueue(struct xen_priv *x, uint32_t port)
+{
+	if (x->qlen == x->qcap) {
+		uint32_t ncap = x->qcap ? x->qcap * 2 : 64, i;
+		uint32_t *nq = malloc(ncap * sizeof(*nq));
+
+		if (!nq)
+			return -ENOMEM;
+		for (i = 0; i < x->qlen; i++)
+			nq[i] = x->q[(x->qhead + i) % x->qcap];
+		free(x->q);
+		x->q = nq;
+		x->qcap = ncap;
+		x->qhead = 0;
+	}
+	x->q[(x->qhead + x->qlen) % x->qcap] = port;
+	if (x->qlen++ == 0)
+		evfd_set(x);
+	x->flags[port] |= P_QUEUED;
+	return 0;
+}
+
+static uint32_t dequeue(struct xen_priv *x)
+{
+	uint32_t port = x->q[x->qhead];
+
+	x->qhead = (x->qhead + 1) % x->qcap;
+	if (--x->qlen == 0)
+		evfd_clear(x);
+	x->flags[port] &= ~P_QUEUED;
+	return port;
+}
+
+/* Remove @port from the middle of the queue (unbind). */
+static void queue_remove(struct xen_priv *x, uint32_t port)
+{
+	uint32_t i, j, n = x->qlen;
+
+	for (i = 0, j = 0; i < n; i++) {
+		uint32_t p = x->q[(x->qhead + i) % x->qcap];
+
+		if (p != port)
+			x->q[(x->qhead + j++) % x->qcap] = p;
+	}
+	x->qlen = j;
+	if (n && !j)
+		evfd_clear(x);
+	x->flags[port] &= ~P_QUEUED;
+}
+
+/* A port that came out of the kernel ring: deliverable unless stale. */
+static bool fresh(const struct xen_priv *x, uint32_t port)
+{
+	return (port_flags(x, port) & (P_OWNED | P_QUEUED | P_TAKEN)) == P_OWNED;
+}
+
+/* The ring overflowed: its content is lost and those ports stay masked in
+ * the kernel.  Empty it and deliver every owned port that is not taken
+ * (spurious deliveries are allowed, lost ones are not). */
+static int recover_overflow(struct xen_priv *x)
+{
+	uint32_t p;
+	int ret;
+
+	dbg("event ring overflow, resetting it");
+	if (ioctl(x->devfd, XEN_IOCTL_EVTCHN_RESET, 0) < 0)
+		return neg_errno();
+	for (p = 1; p < x->cap; p++) {
+		if (fresh(x, p)) {
+			ret = enqueue(x, p);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Move everything the kernel ring holds into the queue. */
+static int drain(struct xen_priv *x)
+{
+	uint32_t buf[DRAIN_CHUNK];
+	ssize_t n, i;
+	int ret;
+
+	for (;;) {
+		n = read(x->devfd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			if (errno == EFBIG) {
+				ret = recover_overflow(x);
+				if (ret < 0)
+					return ret;
+				continue;
+			}
+			return neg_errno();
+		}
+		for (i = 0; i < n / (ssize_t)sizeof(buf[0]); i++) {
+			if (fresh(x, buf[i])) {
+				ret = enqueue(x, buf[i]);
+				if (ret < 0)
+					return ret;
+			}
+		}
+		if ((size_t)n < sizeof(buf))
+			return 0;
+	}
+}
+
+/* ---- hypercalls through libxencall ------------------------------------------- */
+
+static int evtchn_op(struct xen_priv *x, unsigned int cmd, const void *arg,
+		     size_t len)
+{
+	int ret;
+
+	memcpy(x->hbuf, arg, len);
+	ret = xl.call2(x->xcall, XEN_HYPERCALL_EVENT_CHANNEL_OP, cmd,
+		       (uint64_t)(uintptr_t)x->hbuf);
+	return ret < 0 ? neg_errno() : ret;
+}
+
+static int hc_status(struct xen_priv *x, uint32_t dom, uint32_t port,
+		     struct xen_evtchn_status *out)
+{
+	struct xen_evtchn_status st = { .dom = (uint16_t)dom, .port = port };
+	int ret;
+
+	ret = evtchn_op(x, XEN_EVTCHNOP_status, &st, sizeof(st));
+	if (ret < 0)
+		return ret;
+	memcpy(out, x->hbuf, sizeof(*out));
+	return 0;
+}
+
+/* Our own domid: allocate a port offered to DOMID_SELF (Xen stores the
+ * caller's id), read it back with status, close it. */
+static int own_domid(struct xen_priv *x)
+{
+	struct xen_evtchn_alloc_unbound au = {
+		.dom = EVTCHNX_DOMID_SELF,
+		.remote_dom = EVTCHNX_DOMID_SELF,
+	};
+	struct xen_evtchn_close cl;
+	struct xen_evtchn_status st;
+	int ret;
+
+	ret = evtchn_op(x, XEN_EVTCHNOP_alloc_unbound, &au, sizeof(au));
+	if (ret < 0)
+		return ret;
+	memcpy(&au, x->hbuf, sizeof(au));
+	ret = hc_status(x, EVTCHNX_DOMID_SELF, au.port, &st);
+	cl.port = au.port;
+	evtchn_op(x, XEN_EVTCHNOP_close, &cl, sizeof(cl));
+	if (ret < 0)
+		return ret;
+	if (st.status != EVTCHNX_STATE_UNBOUND)
+		return -EIO;
+	return st.u.unbound.dom;
+}
+
+/* ---- open / close ----------------------------------------------------------------- */
+
+/* @inherited: in a child after fork(), where libxencall's buffers are not
+ * mapped (they are MADV_DONTFORK): leave them alone. */
+static void priv_free(struct xen_priv *x, bool inherited)
+{
+	if (x->epfd >= 0)
+		close(x->epfd);
+	if (x->evfd >= 0)
+		close(x->evfd);
+	if (x->hbuf && !inherited)
+		xl.free_buffer(x->xcall, x->hbuf);
+	if (x->xcall)
+		xl.call_close(x->xcall);
+	if (x->xce)
+		xl.evtchn_close(x->xce);
+	free(x->flags);
+	free(x->q);
+	free(x);
+}
+
+static int xen_open(struct evtchnx_handle *h, const char *arg,
+		    const struct evtchnx_open_opts *opts)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct xen_priv *x;
+	int ret, fl;
+
+	(void)arg;
+	(void)opts;
+	if (access("/dev/xen/evtchn", F_OK) != 0) {
+		dbg("no /dev/xen/evtchn: not running on Xen, or the xen-evtchn "
+		    "module is not loaded");
+		return -ENODEV;
+	}
+	pthread_once(&xl_once, xl_load);
+	if (xl.err) {
+		dbg("%s", xl.why);
+		return -xl.err;
+	}
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->epfd = x->evfd = -1;
+
+	x->xce = xl.evtchn_open(&quiet_logger, 0);
+	if (!x->xce) {
+		ret = neg_errno();
+		dbg("xenevtchn_open: %s", strerror(-ret));
+		goto fail;
+	}
+	x->xcall = xl.call_open(&quiet_logger, 0);
+	if (!x->xcall) {
+		ret = neg_errno();
+		dbg("xencall_open (needs /dev/xen/privcmd, module xen-privcmd): %s",
+		    strerror(-ret));
+		if (ret == -ENOENT)
+			ret = -ENODEV;
+		goto fail;
+	}
+	x->hbuf = xl.alloc_buffer(x->xcall, sizeof(struct xen_evtchn_status));
+	if (!x->hbuf) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+
+	x->devfd = xl.evtchn_fd(x->xce);
+	fl = fcntl(x->devfd, F_GETFL);
+	if (fl < 0 || fcntl(x->devfd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		ret = neg_errno();
+		goto fail;
+	}
+	x->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	x->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (x->evfd < 0 || x->epfd < 0) {
+		ret = neg_errno();
+		goto fail;
+	}
+	ev.data.fd = x->devfd;
+	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->devfd, &ev) < 0) {
+		ret = neg_errno();
+		goto fail;
+	}
+	ev.data.fd = x->evfd;
+	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->evfd, &ev) < 0) {
+		ret = neg_errno();
+		goto fail;
+	}
+
+	ret = own_domid(x);
+	if (ret < 0) {
+		dbg("cannot learn the domain id: %s", strerror(-ret));
+		goto fail;
+	}
+	x->domid = (uint32_t)ret;
+
+	h->priv = x;
+	h->fd = x->epfd;
+	h->domid = x->domid;
+	return 0;
+
+fail:
+	priv_free(x, false);
+	return ret == -ENOENT ? -ENODEV : ret;
+}
+
+/* Closing the device file closes every port it bound.  In a child after
+ * fork() this only drops the child's references: the parent's file lives
+ * on with its ports. */
+static void xen_close(struct evtchnx_handle *h, bool inherited)
+{
+	if (h->priv)
+		priv_free(h->priv, inherited);
+	h->priv = NULL;
+}
+
+/* ---- ports ------------------------------------------------------------------------ */
+
+static bool is_self(const struct xen_priv *x, uint32_t dom)
+{
+	return dom == EVTCHNX_DOMID_SELF || dom == x->domid;
+}
+
+/* Record a port the kernel just bound to this handle. */
+static int own(struct xen_priv *x, int port, unsigned int kind)
+{
+	int ret;
+
+	if (port < 0)
+		return port;
+	ret = grow_table(x, (uint32_t)port);
+	if (ret < 0) {
+		xl.unbind(x->xce, (uint32_t)port);
+		return ret;
+	}
+	x->flags[port] = (uint8_t)(P_OWNED | kind);
+	return port;
+}
+
+static int xen_alloc_unbound(struct evtchnx_handle *h, uint32_t dom,
+			     uint32_t remote_dom)
+{
+	struct xen_priv *x = h->priv;
+	struct xen_evtchn_alloc_unbound au = {
+		.dom = (uint16_t)dom,
+		.remote_dom = (uint16_t)remote_dom,
+	};
+	int ret;
+
+	if (x->restrict_to)
+		return -EACCES;
+	if (is_self(x, dom)) {
+		ret = xl.bind_unbound_port(x->xce, remote_dom);
+		return own(x, ret < 0 ? neg_errno() : ret, 0);
+	}
+	/* On behalf of another domain: the port belongs to no handle here. */
+	ret = evtchn_op(x, XEN_EVTCHNOP_alloc_unbound, &au, sizeof(au));
+	if (ret < 0)
+		return ret;
+	memcpy(&au, x->hbuf, sizeof(au));
+	return (int)au.port;
+}
+
+static int xen_bind_interdomain(struct evtchnx_handle *h, uint32_t remote_dom,
+				uint32_t remote_port)
+{
+	struct xen_priv *x = h->priv;
+	int ret, port;
+
+	ret = xl.bind_interdomain(x->xce, remote_dom, remote_port);
+	port = own(x, ret < 0 ? neg_errno() : ret, 0);
+	if (port < 0)
+		return port;
+	/* Xen leaves the new port pending; the kernel reports it when its
+	 * upcall has run, maybe on another vCPU.  Queue it now, so that
+	 * is_pending() and the fd say so from the start; the kernel's own
+	 * report finds the port queued and is dropped. */
+	ret = enqueue(x, (uint32_t)port);
+	if (ret < 0) {
+		xl.unbind(x->xce, (uint32_t)port);
+		x->flags[port] = 0;
+		return ret;
+	}
+	return port;
+}
+
+static int xen_bind_virq(struct evtchnx_handle *h, uint32_t virq)
+{
+	struct xen_priv *x = h->priv;
+	int ret;
+
+	ret = xl.bind_virq(x->xce, virq);
+	return own(x, ret < 0 ? neg_errno() : ret, P_VIRQ);
+}
+
+static int xen_send(struct evtchnx_handle *h, uint32_t port)
+{
+	struct xen_priv *x = h->priv;
+	int ret = check_own(x, port);
+
+	if (ret < 0)
+		return ret;
+	/* Linux's notify ioctl drops the hypervisor's answer; Xen refuses to
+	 * send on a VIRQ port. */
+	if (x->flags[port] & P_VIRQ)
+		return -EINVAL;
+	return xl.notify(x->xce, port) < 0 ? neg_errno() : 0;
+}
+
+static int xen_unbind(struct evtchnx_handle *h, uint32_t port)
+{
+	struct xen_priv *x = h->priv;
+	int ret = check_own(x, port);
+
+	if (ret < 0)
+		return ret;
+	if (xl.unbind(x->xce, port) < 0)
+		return neg_errno();
+	if (x->flags[port] & P_QUEUED)
+		queue_remove(x, port);
+	x->flags[port] = 0;
+	/* The kernel leaves the port in the ring if it fired before the
+	 * unbind: read it out now, so that the ring only ever holds
+	 * deliverable ports (a drain failure leaves a stale entry that
+	 * pending() skips). */
+	drain(x);
+	return 0;
+}
+
+static int xen_status(struct evtchnx_handle *h, uint32_t dom, uint32_t port,
+		      struct evtchnx_status *st)
+{
+	struct xen_priv *x = h->priv;
+	struct xen_evtchn_status xs;
+	int ret;
+
+	ret = hc_status(x, dom, port, &xs);
+	if (ret < 0)
+		return ret;
+	st->state = xs.status;
+	st->vcpu = xs.vcpu;
+	st->remote_domid = 0;
+	st->remote_port = 0;
+	st->virq = 0;
+	switch (xs.status) {
+	case EVTCHNX_STATE_UNBOUND:
+		st->remote_domid = xs.u.unbound.dom;
+		break;
+	case EVTCHNX_STATE_INTERDOMAIN:
+		st->remote_domid = xs.u.interdomain.dom;
+		st->remote_port = xs.u.interdomain.port;
+		break;
+	case EVTCHNX_STATE_VIRQ:
+		st->virq = xs.u.virq;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int xen_reset(struct evtchnx_handle *h, uint32_t dom)
+{
+	struct xen_priv *x = h->priv;
+	struct xen_evtchn_reset rs = { .dom = (uint16_t)dom };
+
+	/* Resetting one's own domain would close the running kernel's own
+	 * channels (timers, IPIs, console, xenstore) too: never from here. */
+	if (is_self(x, dom))
+		return -EOPNOTSUPP;
+	return evtchn_op(x, XEN_EVTCHNOP_reset, &rs, sizeof(rs));
+}
+
+static int xen_restrict(struct evtchnx_handle *h, uint32_t domid)
+{
+	struct xen_priv *x = h->priv;
+
+	if (xl.restrict_domid(x->xce, (uint16_t)domid) < 0)
+		return neg_errno();
+	x->restrict_to = domid;
+	return 0;
+}
+
+/* ---- delivery ---------------------------------------------------------------------- */
+
+static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
+		       unsigned int max)
+{
+	struct xen_priv *x = h->priv;
+	uint32_t buf[DRAIN_CHUNK];
+	unsigned int n = 0;
+	ssize_t r, i;
+	int ret;
+
+	while (n < max && x->qlen) {
+		uint32_t p = dequeue(x);
+
+		x->flags[p] |= P_TAKEN;
+		ports[n++] = p;
+	}
+	while (n < max) {
+		size_t want = max - n;
+
+		if (want == 1) {
+			/* The common case, through libxenevtchn. */
+			ret = xl.pending(x->xce);
+			r = ret < 0 ? -1 : (ssize_t)sizeof(buf[0]);
+			if (ret >= 0)
+				buf[0] = (uint32_t)ret;
+		} else {
+			if (want > DRAIN_CHUNK)
+				want = DRAIN_CHUNK;
+			r = read(x->devfd, buf, want * sizeof(buf[0]));
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			if (errno == EFBIG) {
+				ret = recover_overflow(x);
+				if (ret < 0)
+					return n ? (int)n : ret;
+				while (n < max && x->qlen) {
+					uint32_t p = dequeue(x);
+
+					x->flags[p] |= P_TAKEN;
+					ports[n++] = p;
+				}
+				continue;
+			}
+			return n ? (int)n : neg_errno();
+		}
+		if (r == 0)
+			break;
+		for (i = 0; i < r / (ssize_t)sizeof(buf[0]); i++) {
+			if (!fresh(x, buf[i]))
+				continue; /* stale: no longer ours */
+			x->flags[buf[i]] |= P_TAKEN;
+			ports[n++] = buf[i];
+		}
+	}
+	return (int)n;
+}
+
+static int xen_unmask(struct evtchnx_handle *h, uint32_t port)
+{
+	struct xen_priv *x = h->priv;
+	int ret = check_own(x, port);
+
+	if (ret < 0)
+		return ret;
+	/* Only a taken port is masked in the kernel; a queued one is
+	 * deliverable already and an armed one needs nothing. */
+	if (!(x->flags[port] & P_TAKEN))
+		return 0;
+	if (xl.unmask(x->xce, port) < 0)
+		return neg_errno();
+	x->flags[port] &= ~P_TAKEN;
+	return 0;
+}
+
+static int xen_is_pending(struct evtchnx_handle *h, uint32_t port)
+{
+	struct xen_priv *x = h->priv;
+	int ret = check_own(x, port);
+
+	if (ret < 0)
+		return ret;
+	/* A taken port is masked in the kernel, which hides whether an event
+	 * latched since (docs/xen.md): 0 until it is unmasked. */
+	if (x->flags[port] & P_TAKEN)
+		return 0;
+	if (!(x->flags[port] & P_QUEUED)) {
+		ret = drain(x);
+		if (ret < 0)
+			return ret;
+	}
+	return (x->flags[port] & P_QUEUED) ? 1 : 0;
+}
+
+const struct evtchnx_backend_ops evtchnx_xen_ops = {
+	.name = "xen",
+	.open = xen_open,
+	.close = xen_close,
+	.alloc_unbound = xen_alloc_unbound,
+	.bind_interdomain = xen_bind_interdomain,
+	.bind_virq = xen_bind_virq,
+	.adopt = NULL, /* -EOPNOTSUPP: see docs/xen.md */
+	.send = xen_send,
+	.unbind = xen_unbind,
+	.status = xen_status,
+	.reset = xen_reset,
+	.restrict_domid = xen_restrict,
+	.pending = xen_pending,
+	.unmask = xen_unmask,
+	.is_pending = xen_is_pending,
+};
+
+#else /* EVTCHNX_WITH_XEN == 0 */
+
+static int xen_open(struct evtchnx_handle *h, const char *arg,
+		    const struct evtchnx_open_opts *opts)
+{
+	(void)h;
+	(void)arg;
+	(void)opts;
+	return -ENOSYS;
+}
+
+static void xen_close(struct evtchnx_handle *h, bool inherited)
+{
+	(void)h;
+	(void)inherited;
+}
+
+const struct evtchnx_backend_ops evtchnx_xen_ops = {
+	.name = "xen",
+	.open = xen_open,
+	.close = xen_close,
+};
+
+#endif /* EVTCHNX_WITH_XEN */

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * evtchnx-cli.h - declarations shared by the source files of the evtchnx
+ * command-line tool (evtchnx.c and evtchnx-*.c).
+ */
+#ifndef EVTCHNX_CLI_H
+#define EVTCHNX_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "evtchnx.h"
+
+/* Exit statuses of every command. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+/*
+ * Print "evtchnx: MESSAGE: ERRNO-TEXT" on stderr, where the message names
+ * the call that failed and the text comes from evtchnx_strerror(err) (err
+ * may be negative or positive).  Returns CLI_EXIT_FAIL.
+ */
+int cli_fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print "evtchnx: MESSAGE" on stderr.  Returns CLI_EXIT_FAIL. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "evtchnx: MESSAGE" and a hint to use --help.  Returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse a decimal number in [0, max].  Returns 0 or -EINVAL. */
+int cli_parse_ulong(const char *s, unsigned long max, unsigned long *out);
+/* Parse a domain id: a decimal number up to 0xFFFF, or "self"
+ * (EVTCHNX_DOMID_SELF).  Returns 0 or -EINVAL. */
+int cli_parse_domid(const char *s, uint32_t *out);
+/* Parse a duration in seconds ("2", "0.25").  Returns 0 or -EINVAL. */
+int cli_parse_seconds(const char *s, double max, double *out);
+
+/* CLOCK_MONOTONIC in nanoseconds (the same clock in every process). */
+uint64_t cli_now_ns(void);
+/* Sleep for @ns nanoseconds (restarted after signals). */
+void cli_sleep_ns(uint64_t ns);
+
+/* Symbolic name of an errno value ("ESRCH"; negative values work too), or
+ * "E?" for one this tool does not know. */
+const char *cli_errno_name(int err);
+
+/* Lower-case name of an EVTCHNX_STATE_* value. */
+const char *cli_state_name(uint32_t state);
+
+/* Absolute path of the running executable.  Returns 0 or a negative
+ * errno. */
+int cli_self_exe(char *buf, size_t len);
+
+/* write(2) all of @buf, retrying after short writes and EINTR. */
+int cli_write_all(int fd, const void *buf, size_t len);
+/* read(2) exactly @len bytes within @timeout_ms (negative: no limit).
+ * Returns 0, -EPIPE at end of file, -ETIMEDOUT, or a negative errno. */
+int cli_read_all(int fd, void *buf, size_t len, int timeout_ms);
+
+/* Whether to use ANSI colours on stdout: a terminal, and $NO_COLOR unset. */
+bool cli_want_color(void);
+
+/* The commands; argv[0] is the command name. */
+int cmd_demo(int argc, char **argv);
+int cmd_demo_guest(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_listen(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+
+/* Name of the hidden command the demo re-executes for its guests. */
+#define CLI_DEMO_GUEST_CMD "__demo-guest"
+
+/* Usage text of each command (defined in evtchnx.c). */
+extern const char cli_usage_demo[];
+extern const char cli_usage_status[];
+extern const char cli_usage_lab[];
+extern const char cli_usage_version[];
+extern const char cli_usage_listen[]; /* evtchnx-ping.c */
+extern const char cli_usage_ping[];   /* evtchnx-ping.c */
+
+#endif /* EVTCHNX_CLI_H */

@@ -610,7 +610,7 @@ static int sim_pending(struct evtchnx_handle *h, uint32_t *ports,
 	int r = enter(s);
 
 	if (r)
-		return r == -ESRCH ? 0 : r;
+		return r;
 	n = take(s, ports, max);
 	if (n == max && any_deliverable(s))
 		return (int)n; /* more to come: the doorbell stays readable */

@@ -190,6 +190,8 @@ static void settle(struct lab_server *s, struct client *c)
 	eventfd_t v;
 
 	c->lost_ports = false;
+	if (c->rh.orphaned)
+		return; /* its doorbell stays rung: every call now fails */
 	(void)eventfd_read(c->doorbell, &v);
 	for (unsigned int i = 0; i < c->ninbox; i++)
 		e2l_rearm(c->inbox[i].map);
@@ -197,7 +199,7 @@ static void settle(struct lab_server *s, struct client *c)
 		struct srv_inbox *ib;
 
 		p = rules_port_of(s->lab, c->rh.domid, port);
-		if (!p || p->owner != c->rh.id || c->rh.orphaned)
+		if (!p || p->owner != c->rh.id)
 			continue;
 		ib = find_inbox(c, rules_home(p, c->rh.domid));
 		deliverable = ib && e2l_is_pending(ib->map, port) &&
@@ -434,7 +436,8 @@ static int do_hello(struct lab_server *s, struct client *c,
 	return (int)id;
 }
 
-/* Orphaned handles learn it at their next sync. */
+/* Orphaned handles learn it at their next sync; one blocked in a wait is
+ * woken to learn it now. */
 static void announce_orphans(struct lab_server *s)
 {
 	for (uint32_t id = 1; id <= RULES_MAX_HANDLES; id++) {
@@ -443,6 +446,7 @@ static void announce_orphans(struct lab_server *s)
 		if (c && c->rh.orphaned && !c->told_orphaned) {
 			c->told_orphaned = true;
 			announce(c);
+			(void)eventfd_write(c->doorbell, 1);
 		}
 	}
 }

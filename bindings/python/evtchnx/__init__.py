@@ -1,0 +1,619 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Xen event channels for Python, with or without Xen.
+
+A thin, typed layer over the C library ``libevtchnx.so.1``::
+
+    import evtchnx
+
+    with evtchnx.Handle("sim") as dom0, evtchnx.Handle("sim", domid=1) as guest:
+        port = dom0.alloc_unbound(1)              # offered to domain 1
+        gport = guest.bind_interdomain(0, port)   # -> the guest's end
+        guest.pending()                           # binding leaves it pending
+        guest.unmask(gport)
+        dom0.send(port)
+        assert guest.wait(1.0) == gport
+
+Targets: ``"xen"`` (a real Xen host), ``"sim"`` (a lab private to this
+process), ``"sim:NAME"`` (a lab shared by processes), or ``None`` to let the
+library choose (``$EVTCHNX_TARGET``, else ``xen`` when ``/dev/xen/evtchn``
+exists, else ``sim``).
+
+Errors: every failing C call raises :class:`OSError` (Python picks the
+subclass from the errno: ``PermissionError`` for EPERM,
+``FileNotFoundError`` for ENOENT, ...).  ``exc.errno`` is the C errno and
+the message names the C call, e.g. ``[Errno 107] evtchnx_send: Transport
+endpoint is not connected``.  Two outcomes are not errors and return
+``None`` instead: :meth:`Handle.pending` when nothing is pending, and
+:meth:`Handle.wait` / :meth:`Handle.wait_async` when the timeout expires.
+Using a closed handle raises ``ValueError("handle is closed")``; ports and
+domain ids outside ``0 .. 2**32-1`` raise ``OverflowError``, non-integers
+``TypeError``.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import errno as _errno
+import os
+import weakref
+from typing import (TYPE_CHECKING, AsyncIterator, Deque, Dict, Iterator,
+                    List, NamedTuple, Optional)
+
+from . import _evtchnx as _c
+
+if TYPE_CHECKING:  # pragma: no cover
+    import asyncio
+    from types import ModuleType, TracebackType
+    from typing import Type
+
+    from ._asyncio import _Watch
+
+__all__ = [
+    "Handle", "PortStatus", "State",
+    "DOMID_SELF", "DOMID_FIRST_RESERVED", "SIM_MAX_PORTS", "SIM_MAX_DOMAINS",
+    "NR_VIRQS", "OPEN_NO_SPAWN",
+    "STATE_CLOSED", "STATE_UNBOUND", "STATE_INTERDOMAIN", "STATE_PIRQ",
+    "STATE_VIRQ", "STATE_IPI",
+    "VERSION", "version", "strerror",
+]
+
+#: The caller's own domain, where a domain id is expected.
+DOMID_SELF: int = _c.EVTCHNX_DOMID_SELF
+#: Domain ids from this value upwards are reserved.
+DOMID_FIRST_RESERVED: int = _c.EVTCHNX_DOMID_FIRST_RESERVED
+#: Ports per domain in the sim (port 0 is reserved).
+SIM_MAX_PORTS: int = _c.EVTCHNX_SIM_MAX_PORTS
+#: Domains in one sim lab, the control domain included.
+SIM_MAX_DOMAINS: int = _c.EVTCHNX_SIM_MAX_DOMAINS
+#: Number of virtual IRQs (VIRQ_TIMER = 0 ... VIRQ_ARCH_7 = 23).
+NR_VIRQS: int = _c.EVTCHNX_NR_VIRQS
+#: Open flag: for ``sim:NAME``, fail with ConnectionRefusedError instead of
+#: starting a lab server.
+OPEN_NO_SPAWN: int = _c.EVTCHNX_OPEN_NO_SPAWN
+#: Version of the header the binding was built against ("1.0.0").
+VERSION: str = _c.EVTCHNX_VERSION_STRING
+
+
+class State(enum.IntEnum):
+    """State of a port, as reported by :meth:`Handle.status` (Xen's
+    ``EVTCHNSTAT_*`` values)."""
+
+    #: Free, or the reserved port 0.
+    CLOSED = _c.EVTCHNX_STATE_CLOSED
+    #: Allocated and offered to ``remote_domid``.
+    UNBOUND = _c.EVTCHNX_STATE_UNBOUND
+    #: Linked to (``remote_domid``, ``remote_port``).
+    INTERDOMAIN = _c.EVTCHNX_STATE_INTERDOMAIN
+    #: A physical IRQ (never in the sim).
+    PIRQ = _c.EVTCHNX_STATE_PIRQ
+    #: Bound to the virtual IRQ ``virq``.
+    VIRQ = _c.EVTCHNX_STATE_VIRQ
+    #: An inter-vCPU channel.
+    IPI = _c.EVTCHNX_STATE_IPI
+
+
+#: Port state: free, or the reserved port 0.
+STATE_CLOSED = State.CLOSED
+#: Port state: offered to a remote domain.
+STATE_UNBOUND = State.UNBOUND
+#: Port state: connected to a remote port.
+STATE_INTERDOMAIN = State.INTERDOMAIN
+#: Port state: a physical IRQ.
+STATE_PIRQ = State.PIRQ
+#: Port state: bound to a virtual IRQ.
+STATE_VIRQ = State.VIRQ
+#: Port state: an inter-vCPU channel.
+STATE_IPI = State.IPI
+
+
+class PortStatus(NamedTuple):
+    """What :meth:`Handle.status` reports about one port."""
+
+    #: The port's state.
+    state: State
+    #: The vCPU notified (0 in the sim).
+    vcpu: int
+    #: UNBOUND: the domain it is offered to; INTERDOMAIN: the peer domain.
+    remote_domid: int
+    #: INTERDOMAIN: the peer's port.
+    remote_port: int
+    #: VIRQ: the virtual IRQ number.
+    virq: int
+
+
+def version() -> str:
+    """Return the version of the loaded C library, ``"MAJOR.MINOR.PATCH"``
+    (compare with :data:`VERSION`, the header the binding was built
+    with)."""
+    return _c.evtchnx_version()
+
+
+def strerror(err: int) -> str:
+    """Describe an errno value (negative or positive) as the C library
+    does."""
+    return _c.evtchnx_strerror(err)
+
+
+# Largest timeout one C wait can take, in milliseconds.
+_WAIT_MAX_MS = 2**31 - 1
+# Ports taken per evtchnx_pending_batch() call when draining.
+_BATCH = 256
+
+# Every open Handle, so that a forked child can drop what its parent had
+# taken but not yet returned (the child must not use inherited handles).
+_handles: "weakref.WeakSet[Handle]" = weakref.WeakSet()
+
+
+# evtchnx._asyncio, imported on first use (it imports asyncio).
+_aio: "Optional[ModuleType]" = None
+
+
+def _load_asyncio() -> "ModuleType":
+    global _aio
+    from . import _asyncio
+    _aio = _asyncio
+    return _asyncio
+
+
+def _after_fork_in_child() -> None:
+    for h in list(_handles):
+        h._backlog.clear()
+        h._watches.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _timeout_ms(seconds: float) -> int:
+    """Convert a timeout in seconds to whole milliseconds, rounding up;
+    timeouts beyond 2**31-1 ms (24.8 days) are capped there."""
+    if not seconds >= 0:  # also NaN
+        raise ValueError("timeout must be a non-negative number or None")
+    ms = seconds * 1000.0
+    if ms >= _WAIT_MAX_MS:
+        return _WAIT_MAX_MS
+    whole = int(ms)
+    return whole if whole == ms else whole + 1
+
+
+class Handle:
+    """An open evtchnx handle: a set of ports of one domain.
+
+    ``Handle("sim")`` joins this process's private lab as the control
+    domain 0; ``Handle("sim:NAME", domid=1)`` joins the shared lab NAME as
+    domain 1 (starting its lab server if needed); ``Handle("xen")`` opens
+    the Xen backend; ``Handle()`` lets the library choose.
+
+    The handle is a context manager and closes itself when garbage-collected;
+    :meth:`fileno` makes it usable with :mod:`selectors` and :mod:`asyncio`.
+    Every port it allocates or binds belongs to it and is closed with it.
+
+    Delivery follows Xen: a port returned by :meth:`pending`, :meth:`wait`
+    or :meth:`wait_async` is *masked* until you call :meth:`unmask`; events
+    that arrive meanwhile are latched, not lost.  Iterating (``for port in
+    handle`` or ``async for port in handle.events()``) unmasks each port for
+    you once the loop body has handled it.
+
+    A handle may be used from several threads.  :meth:`close` while another
+    thread blocks in :meth:`wait` raises ``RuntimeError``.  After
+    :func:`os.fork`, the child must not use an inherited handle: its calls
+    raise ``OSError(EBADF)``; open a new one in the child.
+
+    :param target: ``"xen"``, ``"sim"``, ``"sim:NAME"``, or ``None``/``""``
+        for auto-selection.
+    :param domid: in the sim, the domain this handle joins as (default 0,
+        the control domain); ignored by the xen backend.
+    :param flags: :data:`OPEN_NO_SPAWN` or 0.
+    :raises OSError: the C ``evtchnx_open`` failed (errno kept, e.g.
+        ``ENODEV`` for ``"xen"`` on a machine without Xen).
+    """
+
+    __slots__ = ("_box", "_backlog", "_watches", "__weakref__")
+
+    _box: "_c.HandleBox"
+    _backlog: Deque[int]
+    _watches: "Dict[asyncio.AbstractEventLoop, _Watch]"
+
+    def __init__(self, target: Optional[str] = None, *, domid: int = 0,
+                 flags: int = 0) -> None:
+        if target is not None:
+            if not isinstance(target, str):
+                raise TypeError("target must be a str or None, not "
+                                + type(target).__name__)
+            if "\0" in target:
+                raise ValueError("target contains a NUL character")
+        for name, value in (("domid", domid), ("flags", flags)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, not "
+                                + type(value).__name__)
+        opts = _c.evtchnx_open_opts(domid, flags)
+        self._box = _c.evtchnx_open(target, opts)
+        self._backlog = collections.deque()
+        self._watches = {}
+        _handles.add(self)
+
+    # ---- life cycle --------------------------------------------------
+
+    def close(self) -> None:
+        """Close the handle and every port it owns (remote ends go back to
+        UNBOUND).  Closing twice is harmless.
+
+        :raises RuntimeError: another thread is blocked in :meth:`wait`.
+        """
+        box = getattr(self, "_box", None)
+        if box is None or box.closed:
+            return
+        if box.busy:
+            raise RuntimeError("handle is in use by a blocking wait() in "
+                               "another thread")
+        if self._watches:
+            (_aio or _load_asyncio()).close_watches(self)
+        _c.evtchnx_close(box)
+        self._backlog.clear()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        box = getattr(self, "_box", None)
+        return box is None or box.closed
+
+    def __enter__(self) -> "Handle":
+        self._box_open()
+        return self
+
+    def __exit__(self, exc_type: "Optional[Type[BaseException]]",
+                 exc: Optional[BaseException],
+                 tb: "Optional[TracebackType]") -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<evtchnx.Handle closed>"
+        try:
+            return (f"<evtchnx.Handle backend={self.backend!r} "
+                    f"domid={self.domid} fd={self.fileno()}>")
+        except OSError as e:
+            return f"<evtchnx.Handle unusable: {e}>"
+
+    def _box_open(self) -> "_c.HandleBox":
+        box = self._box
+        if box.closed:
+            raise ValueError("handle is closed")
+        return box
+
+    # ---- properties --------------------------------------------------
+
+    def fileno(self) -> int:
+        """The handle's pollable descriptor: readable exactly when the
+        library has an event to take.  Owned by the handle: do not read,
+        write or close it.
+
+        Ports the handle has already taken from the library but not yet
+        returned (left over by an iteration that was left early, or by the
+        asyncio drain) do not make it readable: :meth:`pending`,
+        :meth:`wait` and the iterations return them first, so drain with
+        :meth:`pending` until ``None`` before going back to polling."""
+        return _c.evtchnx_fd(self._box)
+
+    @property
+    def domid(self) -> int:
+        """The domain this handle acts as (on Xen, the domain the program
+        runs in)."""
+        return _c.evtchnx_domid(self._box)
+
+    @property
+    def backend(self) -> str:
+        """The backend behind the handle: ``"sim"`` or ``"xen"``."""
+        return _c.evtchnx_backend(self._box)
+
+    # ---- ports -------------------------------------------------------
+
+    def alloc_unbound(self, remote_dom: int, *, dom: int = DOMID_SELF) -> int:
+        """Allocate a port offered to ``remote_dom`` and return it
+        (EVTCHNOP_alloc_unbound).
+
+        :param remote_dom: the only domain allowed to bind the port
+            (:data:`DOMID_SELF` stands for this handle's domain).
+        :param dom: the domain the port is allocated in: this one by
+            default; the control domain may name another (the port then
+            belongs to no handle until that domain :meth:`adopt` s it).
+        :raises OSError: ESRCH (no such domain), ENOSPC (no free port),
+            EPERM (another domain, not the control domain), EACCES
+            (restricted handle), EINVAL (domid above 0xFFFF).
+        """
+        return _c.evtchnx_alloc_unbound(self._box, dom, remote_dom)
+
+    def bind_interdomain(self, remote_dom: int, remote_port: int) -> int:
+        """Connect a new local port to ``remote_port`` of ``remote_dom``
+        and return the local port (EVTCHNOP_bind_interdomain).
+
+        The new port is left pending, as on Xen: expect one spurious event.
+
+        :raises OSError: EINVAL (the remote port is not UNBOUND or not
+            offered to this domain), ESRCH, ENOSPC, EACCES.
+        """
+        return _c.evtchnx_bind_interdomain(self._box, remote_dom, remote_port)
+
+    def bind_virq(self, virq: int) -> int:
+        """Bind a new port to virtual IRQ ``virq`` on vCPU 0 and return it.
+
+        :raises OSError: EINVAL (virq >= :data:`NR_VIRQS`), EEXIST (already
+            bound), EBUSY (a global virq handled by another domain), ENOSPC,
+            EACCES.
+        """
+        return _c.evtchnx_bind_virq(self._box, virq)
+
+    def adopt(self, port: int) -> None:
+        """Take ownership of a port the control domain allocated in this
+        handle's domain.
+
+        :raises OSError: EINVAL (port free or out of range), EBUSY (owned by
+            a handle already), EACCES, EOPNOTSUPP.
+        """
+        _c.evtchnx_adopt(self._box, port)
+
+    def send(self, port: int) -> None:
+        """Raise an event on the other end of ``port`` (EVTCHNOP_send).  On
+        an UNBOUND port the event is dropped, as on Xen.
+
+        :raises OSError: EINVAL (port 0, out of range, a VIRQ port),
+            ENOTCONN (not a port of this handle).
+        """
+        _c.evtchnx_send(self._box, port)
+
+    def unbind(self, port: int) -> None:
+        """Close one of the handle's ports (EVTCHNOP_close); the remote end
+        goes back to UNBOUND and is not notified.
+
+        :raises OSError: EINVAL, ENOTCONN (not owned, or closed already).
+        """
+        _c.evtchnx_unbind(self._box, port)
+        if port in self._backlog:
+            self._backlog.remove(port)
+
+    def status(self, port: int, *, dom: int = DOMID_SELF) -> PortStatus:
+        """Describe ``port`` of domain ``dom`` (EVTCHNOP_status).
+
+        To learn that a peer went away (Xen sends no event for that), look
+        for ``State.UNBOUND`` on your end of the channel.
+
+        :raises OSError: ESRCH (no such domain), EPERM (another domain, not
+            the control domain), EINVAL (port beyond the port table).
+        """
+        state, vcpu, rdom, rport, virq = _c.evtchnx_status(self._box, dom,
+                                                           port)
+        try:
+            st = State(state)
+        except ValueError:  # a state newer than this binding
+            st = state  # type: ignore[assignment]
+        return PortStatus(st, vcpu, rdom, rport, virq)
+
+    def reset(self, dom: int = DOMID_SELF) -> None:
+        """Close every port of domain ``dom`` (EVTCHNOP_reset); the next
+        allocation there returns port 1 again.
+
+        :raises OSError: ESRCH, EPERM, EINVAL.
+        """
+        _c.evtchnx_reset(self._box, dom)
+        if self._backlog and dom in (DOMID_SELF, self.domid):
+            self._backlog.clear()
+
+    def restrict(self, domid: int) -> None:
+        """Restrict the handle to channels with ``domid`` (only
+        :meth:`bind_interdomain` to it remains allowed).  Cannot be undone.
+
+        :raises OSError: EACCES (already restricted), EINVAL.
+        """
+        _c.evtchnx_restrict(self._box, domid)
+
+    # ---- delivery ----------------------------------------------------
+
+    def pending(self) -> Optional[int]:
+        """Take the next pending port without blocking, or return ``None``
+        when none is pending.  The port stays masked until
+        :meth:`unmask`."""
+        if self._backlog:
+            self._box_open()
+            return self._backlog.popleft()
+        return _c.evtchnx_pending(self._box)
+
+    def pending_batch(self, max: int = _BATCH) -> List[int]:
+        """Take up to ``max`` pending ports at once (each stays masked until
+        :meth:`unmask`); an empty list when none is pending.
+
+        :raises ValueError: ``max`` < 1.
+        """
+        if isinstance(max, bool) or not isinstance(max, int):
+            raise TypeError("max must be an int, not " + type(max).__name__)
+        if max < 1:
+            raise ValueError("max must be at least 1")
+        out: List[int] = []
+        backlog = self._backlog
+        if backlog:
+            self._box_open()
+            while backlog and len(out) < max:
+                out.append(backlog.popleft())
+            if len(out) == max:
+                return out
+        out.extend(_c.evtchnx_pending_batch(self._box, max - len(out)))
+        return out
+
+    def wait(self, timeout: Optional[float] = None) -> Optional[int]:
+        """Block until a port is pending and take it (it stays masked
+        until :meth:`unmask`).
+
+        The GIL is released while waiting.  A signal handler that raises
+        (e.g. ``KeyboardInterrupt``) ends the wait with its exception; after
+        one that does not, the wait goes on for the time left (PEP 475).
+
+        :param timeout: seconds (fractions allowed, rounded up to whole
+            milliseconds, at most 24.8 days); ``None`` waits forever, 0
+            polls.
+        :returns: the port, or ``None`` when the timeout expired.
+        """
+        if self._backlog:
+            self._box_open()
+            return self._backlog.popleft()
+        return _c.evtchnx_wait(self._box, -1 if timeout is None
+                               else _timeout_ms(timeout))
+
+    def unmask(self, port: int) -> None:
+        """Re-enable delivery on ``port``; an event that arrived since the
+        port was taken becomes deliverable again now.
+
+        :raises OSError: EINVAL, ENOTCONN (not a port of this handle).
+        """
+        _c.evtchnx_unmask(self._box, port)
+
+    def is_pending(self, port: int) -> bool:
+        """Whether an event on ``port`` waits to be taken (also one latched
+        while the port is masked), without taking it.
+
+        :raises OSError: EINVAL, ENOTCONN.
+        """
+        return port in self._backlog or bool(
+            _c.evtchnx_is_pending(self._box, port))
+
+    def drain(self, *, unmask: bool = True) -> Iterator[int]:
+        """Yield every port pending now, without blocking.
+
+        With ``unmask=True`` (the default) each port is unmasked when the
+        loop body has handled it (also when the loop is left early); ports
+        taken but not yet yielded when the loop is left are kept and
+        returned by the next :meth:`pending`, :meth:`wait` or iteration.
+        ``for port in handle`` is ``handle.drain()``.
+        """
+        backlog = self._backlog
+        while True:
+            if not backlog:
+                backlog.extend(_c.evtchnx_pending_batch(self._box, _BATCH))
+                if not backlog:
+                    return
+            port = backlog.popleft()
+            try:
+                yield port
+            finally:
+                if unmask:
+                    self._unmask_after(port)
+
+    def __iter__(self) -> Iterator[int]:
+        """``for port in handle``: the ports pending now (see
+        :meth:`drain`)."""
+        return self.drain()
+
+    def _unmask_after(self, port: int) -> None:
+        # The loop body may have unbound the port or closed the handle:
+        # then there is nothing to unmask.
+        box = self._box
+        if box.closed:
+            return
+        try:
+            _c.evtchnx_unmask(box, port)
+        except OSError as e:
+            if e.errno != _errno.ENOTCONN:
+                raise
+
+    # ---- asyncio -----------------------------------------------------
+
+    async def wait_async(self, timeout: Optional[float] = None
+                         ) -> Optional[int]:
+        """Wait for the next pending port in the running asyncio loop and
+        take it (it stays masked until :meth:`unmask`).
+
+        The handle's fd is watched with ``loop.add_reader``; each readiness
+        event drains every pending port at once (one C call per 256 ports).
+
+        :param timeout: seconds; ``None`` waits forever.
+        :returns: the port, or ``None`` when the timeout expired.
+        """
+        backlog = self._backlog
+        if backlog:
+            self._box_open()
+            return backlog.popleft()
+        aio = _aio or _load_asyncio()
+        loop = aio.get_running_loop()
+        watch = self._watches.get(loop)
+        if watch is None:
+            watch = aio.new_watch(self, loop)
+        if timeout is not None:
+            port: Optional[int] = await aio.wait_timeout(self, loop, watch,
+                                                         timeout)
+            return port
+        while not backlog:
+            fut = loop.create_future()
+            watch.add(fut)
+            try:
+                await fut
+            finally:
+                watch.waiters.discard(fut)
+        return backlog.popleft()
+
+    async def events(self, *, unmask: bool = True) -> AsyncIterator[int]:
+        """``async for port in handle.events()``: every event, forever.
+
+        Each readiness event of the fd drains all pending ports; they are
+        yielded one by one.  With ``unmask=True`` (the default) a port is
+        unmasked when the loop body has handled it (if the body unbound the
+        port, there is nothing to unmask).  Ports taken but not yet yielded
+        when the loop is left are kept for the next call that takes one.
+        """
+        box = self._box
+        backlog = self._backlog
+        aio = _aio or _load_asyncio()
+        loop = aio.get_running_loop()
+        unmask_port = _c.evtchnx_unmask
+        while True:
+            # The same wait as wait_async(), inlined: one coroutine less
+            # per event.
+            if backlog:
+                if box.closed:
+                    raise ValueError("handle is closed")
+            else:
+                watch = self._watches.get(loop)
+                if watch is None:
+                    watch = aio.new_watch(self, loop)
+                while not backlog:
+                    fut = loop.create_future()
+                    watch.add(fut)
+                    try:
+                        await fut
+                    finally:
+                        watch.waiters.discard(fut)
+            port = backlog.popleft()
+            try:
+                yield port
+            finally:
+                if unmask and not box.closed:
+                    try:
+                        unmask_port(box, port)
+                    except OSError as e:
+                        if e.errno != _errno.ENOTCONN:
+                            raise
+
+    # ---- sim toolstack (control domain only) -------------------------
+
+    def domain_create(self, domid: int) -> None:
+        """Create domain ``domid`` in the lab, so that its ports can be
+        allocated before any of its handles joins (sim only).
+
+        :raises OSError: EPERM, EINVAL, EEXIST, ENOSPC, EOPNOTSUPP (xen).
+        """
+        _c.evtchnx_domain_create(self._box, domid)
+
+    def domain_destroy(self, domid: int) -> None:
+        """Destroy domain ``domid``: its ports close, its handles fail with
+        ESRCH afterwards (sim only).
+
+        :raises OSError: EPERM, EINVAL, ESRCH, EOPNOTSUPP (xen).
+        """
+        _c.evtchnx_domain_destroy(self._box, domid)
+
+    def raise_virq(self, domid: int, virq: int) -> None:
+        """Raise virtual IRQ ``virq`` in domain ``domid``, as the hypervisor
+        would (sim only).
+
+        :raises OSError: EPERM, EINVAL, ESRCH, EOPNOTSUPP (xen).
+        """
+        _c.evtchnx_raise_virq(self._box, domid, virq)

@@ -27,7 +27,7 @@ local core = require "evtchnx_core"
 
 local type, error, getmetatable, tostring, pcall =
 	type, error, getmetatable, tostring, pcall
-local pairs = pairs
+local pairs, select = pairs, select
 
 local M = {}
 
@@ -95,6 +95,8 @@ local c_close, c_is_closed = core.evtchnx_close, core.is_closed
 local c_domid, c_backend = core.evtchnx_domid, core.evtchnx_backend
 local c_pending, c_pending_batch = core.evtchnx_pending, core.evtchnx_pending_batch
 local c_wait = core.evtchnx_wait
+local c_alloc_unbound = core.evtchnx_alloc_unbound
+local DOMID_SELF = core.EVTCHNX_DOMID_SELF
 local c_open, new_opts = core.evtchnx_open, core.evtchnx_open_opts
 
 local Handle = {
@@ -111,8 +113,14 @@ local Handle = {
 	-- h:backend() -> "sim" or "xen"
 	backend = c_backend,
 	-- h:alloc_unbound(dom, remote_dom) -> port in dom (DOMID_SELF, or
-	-- another domain for the control domain) offered to remote_dom
-	alloc_unbound = core.evtchnx_alloc_unbound,
+	-- another domain for the control domain) offered to remote_dom;
+	-- h:alloc_unbound(remote_dom) allocates in the handle's own domain
+	alloc_unbound = function(h, ...)
+		if select("#", ...) == 1 then
+			return c_alloc_unbound(h, DOMID_SELF, ...)
+		end
+		return c_alloc_unbound(h, ...)
+	end,
 	-- h:bind_interdomain(remote_dom, remote_port) -> local port (left
 	-- pending, as on Xen)
 	bind_interdomain = core.evtchnx_bind_interdomain,

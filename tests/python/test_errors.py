@@ -338,7 +338,11 @@ def test_garbage_batch_and_wait(handle):
     assert h.wait(0) is None
     assert h.wait(0.01) is None
     with pytest.raises(TypeError):
-        h.alloc_unbound(1, 2)  # dom is keyword-only  # type: ignore[misc]
+        h.alloc_unbound()
+    with pytest.raises(TypeError):
+        h.alloc_unbound(1, 2, 3)
+    with pytest.raises(TypeError):
+        h.alloc_unbound(1, 2, dom=1)
     with pytest.raises(TypeError):
         h.send()  # type: ignore[call-arg]
     with pytest.raises(TypeError):

@@ -37,7 +37,7 @@ import enum
 import errno as _errno
 import os
 import weakref
-from typing import (TYPE_CHECKING, AsyncIterator, Deque, Dict, Iterator,
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Deque, Dict, Iterator,
                     List, NamedTuple, Optional)
 
 from . import _evtchnx as _c
@@ -147,6 +147,10 @@ _handles: "weakref.WeakSet[Handle]" = weakref.WeakSet()
 
 # evtchnx._asyncio, imported on first use (it imports asyncio).
 _aio: "Optional[ModuleType]" = None
+
+# Marks an argument the caller did not give (None is a wrong value, not a
+# default).
+_UNSET: Any = object()
 
 
 def _load_asyncio() -> "ModuleType":
@@ -310,9 +314,18 @@ class Handle:
 
     # ---- ports -------------------------------------------------------
 
-    def alloc_unbound(self, remote_dom: int, *, dom: int = DOMID_SELF) -> int:
-        """Allocate a port offered to ``remote_dom`` and return it
+    def alloc_unbound(
+        self,
+        *args: int,
+        dom: int = _UNSET,
+        remote_dom: int = _UNSET,
+    ) -> int:
+        """Allocate a port offered to a remote domain and return it
         (EVTCHNOP_alloc_unbound).
+
+        Call it as ``alloc_unbound(remote_dom)`` (a port in this handle's
+        domain), or in the C order ``alloc_unbound(dom, remote_dom)``, or
+        with keywords ``alloc_unbound(dom=..., remote_dom=...)``.
 
         :param remote_dom: the only domain allowed to bind the port
             (:data:`DOMID_SELF` stands for this handle's domain).
@@ -322,7 +335,19 @@ class Handle:
         :raises OSError: ESRCH (no such domain), ENOSPC (no free port),
             EPERM (another domain, not the control domain), EACCES
             (restricted handle), EINVAL (domid above 0xFFFF).
+        :raises TypeError: the arguments fit none of the forms above.
         """
+        if len(args) == 2 and dom is _UNSET and remote_dom is _UNSET:
+            dom, remote_dom = args
+        elif len(args) == 1 and remote_dom is _UNSET:
+            remote_dom = args[0]
+        elif args or remote_dom is _UNSET:
+            raise TypeError(
+                "alloc_unbound(remote_dom, *, dom=DOMID_SELF) or "
+                "alloc_unbound(dom, remote_dom)"
+            )
+        if dom is _UNSET:
+            dom = DOMID_SELF
         return _c.evtchnx_alloc_unbound(self._box, dom, remote_dom)
 
     def bind_interdomain(self, remote_dom: int, remote_port: int) -> int:

@@ -37,7 +37,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../backend.h"
@@ -657,6 +659,32 @@ static int xen_alloc_unbound(struct evtchnx_handle *h, uint32_t dom,
 	return (int)au.port;
 }
 
+/* Xen leaves a newly bound interdomain port pending, and the kernel
+ * reports it once its upcall has run, maybe on another vCPU.  Wait (at most
+ * BIND_SETTLE_MS) until the report has reached the queue, so that the new
+ * port is pending from the moment bind_interdomain() returns and no late
+ * report of that event can follow the caller's unmask. */
+#define BIND_SETTLE_MS 2000
+
+static void settle_bind(struct xen_priv *x, uint32_t port)
+{
+	struct pollfd pfd = { .fd = x->devfd, .events = POLLIN };
+	struct timespec t0, t;
+	long left = BIND_SETTLE_MS;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (drain(x) == 0 && !(x->flags[port] & P_QUEUED) && left > 0) {
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = BIND_SETTLE_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+					 (t.tv_nsec - t0.tv_nsec) / 1000000);
+	}
+	if (!(x->flags[port] & P_QUEUED))
+		dbg("port %u: Xen's bind event not reported by the kernel",
+		    port);
+}
+
 static int xen_bind_interdomain(struct evtchnx_handle *h, uint32_t remote_dom,
 				uint32_t remote_port)
 {
@@ -665,18 +693,8 @@ static int xen_bind_interdomain(struct evtchnx_handle *h, uint32_t remote_dom,
 
 	ret = xl.bind_interdomain(x->xce, remote_dom, remote_port);
 	port = own(x, ret < 0 ? neg_errno() : ret, 0);
-	if (port < 0)
-		return port;
-	/* Xen leaves the new port pending; the kernel reports it when its
-	 * upcall has run, maybe on another vCPU.  Queue it now, so that
-	 * is_pending() and the fd say so from the start; the kernel's own
-	 * report finds the port queued and is dropped. */
-	ret = enqueue(x, (uint32_t)port);
-	if (ret < 0) {
-		xl.unbind(x->xce, (uint32_t)port);
-		x->flags[port] = 0;
-		return ret;
-	}
+	if (port >= 0)
+		settle_bind(x, (uint32_t)port);
 	return port;
 }
 

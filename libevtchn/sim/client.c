@@ -11,6 +11,7 @@
  * bit in the inbox that the port's record says holds it.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -46,11 +47,15 @@ struct cport {
 	struct tx_target *tx;
 };
 
+/* How often quiet_doorbell() looks for a doorbell write still on its way. */
+#define QUIET_SPINS 64
+
 struct sim {
 	int sock;
 	bool private_lab;
 	bool orphaned;
 	bool broken;
+	uint64_t self_kicks; /* own doorbell writes since it was last quieted */
 	uint32_t id;
 	uint16_t domid;
 	int doorbell;
@@ -118,7 +123,8 @@ static void *map_fd(int fd, size_t size)
 
 static void kick_self(struct sim *s)
 {
-	(void)eventfd_write(s->doorbell, 1);
+	if (eventfd_write(s->doorbell, 1) == 0)
+		s->self_kicks++;
 }
 
 /* ---- inboxes we receive on ------------------------------------------------- */
@@ -582,15 +588,28 @@ static bool any_deliverable(struct sim *s)
 	return false;
 }
 
-/* Drain the doorbell and let senders kick again; afterwards the caller must
- * look for deliverable ports once more. */
+/*
+ * Drain the doorbell and let senders kick again; afterwards the caller must
+ * look for deliverable ports once more.  A sender sets its bit, claims the
+ * kick, then writes the doorbell: when a kick was claimed but its write has
+ * not landed yet, wait a little for it, or the fd would turn readable after
+ * we looked, with nothing left to deliver.
+ */
 static void quiet_doorbell(struct sim *s)
 {
+	uint64_t expected = s->self_kicks, got = 0;
 	eventfd_t v;
 
-	(void)eventfd_read(s->doorbell, &v);
+	s->self_kicks = 0;
 	for (unsigned int i = 0; i < s->nrx; i++)
-		e2l_rearm(s->rx[i]->map);
+		expected += e2l_claim_kick(s->rx[i]->map);
+	for (int spin = 0;; spin++) {
+		if (eventfd_read(s->doorbell, &v) == 0)
+			got += v;
+		if (got >= expected || spin == QUIET_SPINS)
+			break; /* a sender stopped mid-send: its write comes later */
+		sched_yield();
+	}
 }
 
 /* The fd must not stay readable for an event that went away with its port:

@@ -194,7 +194,7 @@ static void settle(struct lab_server *s, struct client *c)
 		return; /* its doorbell stays rung: every call now fails */
 	(void)eventfd_read(c->doorbell, &v);
 	for (unsigned int i = 0; i < c->ninbox; i++)
-		e2l_rearm(c->inbox[i].map);
+		(void)e2l_claim_kick(c->inbox[i].map);
 	for (uint32_t port = 1; port < RULES_MAX_PORTS && !deliverable; port++) {
 		struct srv_inbox *ib;
 

@@ -117,19 +117,15 @@ unsigned int e2l_take(struct e2l_inbox *ib, const uint64_t *honour,
 bool e2l_any_deliverable(struct e2l_inbox *ib, const uint64_t *honour);
 
 /*
- * Receiver, after draining its doorbell: let senders kick again.  The
- * caller must then look for deliverable ports once more (a send that found
- * the old kicked flag set did not write the doorbell).
+ * Receiver, quieting its doorbell: let senders kick again, and learn whether
+ * one did since the last time (1) or not (0).  A sender that kicked wrote, or
+ * is about to write, one unit to the doorbell.  The caller must then look for
+ * deliverable ports once more (a send that found the flag set did not write
+ * the doorbell).
  */
-static inline void e2l_rearm(struct e2l_inbox *ib)
+static inline unsigned int e2l_claim_kick(struct e2l_inbox *ib)
 {
-	atomic_store(&ib->kicked, 0);
-	atomic_thread_fence(memory_order_seq_cst);
-}
-
-static inline bool e2l_was_kicked(const struct e2l_inbox *ib)
-{
-	return atomic_load(&ib->kicked) != 0;
+	return atomic_exchange(&ib->kicked, 0) ? 1u : 0u;
 }
 
 #endif /* EVTCHNX_SIM_EVENT_2L_H */

@@ -20,14 +20,19 @@
  * and unmasks it when the port is written back to the file; the backend
  * keeps that one-to-one: a port is unmasked in the kernel only by
  * evtchnx_unmask() of a port that pending() returned.  So every port in the
- * kernel ring is deliverable and appears there once.  Ports read from the
- * ring but not returned yet (by is_pending(), which must peek, or by unbind,
- * which purges stale entries) wait in an internal FIFO queue.  The handle's
- * fd is an epoll set of the device fd and an eventfd that is non-zero exactly
- * while that queue is not empty: it is readable exactly when pending() has a
- * port to return.  A ring overflow (EFBIG, which this accounting should make
- * impossible) is repaired by emptying the ring (IOCTL_EVTCHN_RESET) and
- * queueing every owned port that is not taken: spurious events, none lost.
+ * kernel ring is deliverable and appears there once, and the hot path makes
+ * exactly libxenevtchn's system calls on the device fd, which is what
+ * evtchnx_fd() returns.  Ports read from the ring but not returned yet (by
+ * is_pending(), which must peek, by unbind, which purges a port that fired
+ * just before it was closed, and by bind_interdomain, which waits for the
+ * event Xen leaves on the new port) wait in an internal FIFO queue.  While
+ * that queue is not empty a "doorbell" keeps the device fd readable: a
+ * loopback channel of the handle's own (bell_tx -> bell_rx, both bound in
+ * this file, invisible to the caller) whose event sits in the ring.  So the
+ * fd is readable exactly when pending() has a port to return.  A ring
+ * overflow (EFBIG, which this accounting should make impossible) is repaired
+ * by emptying the ring (IOCTL_EVTCHN_RESET) and queueing every owned port
+ * that is not taken: spurious events, none lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -260,11 +263,13 @@ struct xen_priv {
 	xenevtchn_handle *xce;
 	xencall_handle *xcall;
 	void *hbuf;          /* hypercall argument buffer (xencall) */
-	int devfd;           /* /dev/xen/evtchn, non-blocking */
-	int epfd;            /* what evtchnx_fd() returns */
-	int evfd;            /* non-zero while the queue is not empty */
+	int devfd;           /* /dev/xen/evtchn, non-blocking: evtchnx_fd() */
 	uint32_t domid;
 	uint32_t restrict_to; /* 0: not restricted */
+
+	uint32_t bell_tx;    /* the doorbell: a send on bell_tx ... */
+	uint32_t bell_rx;    /* ... puts bell_rx in this file's ring */
+	bool bell_up;        /* a doorbell event is in the ring or on its way */
 
 	uint8_t *flags;      /* P_* per port, @cap entries */
 	uint32_t cap;
@@ -312,23 +317,7 @@ static int check_own(const struct xen_priv *x, uint32_t port)
 	return 0;
 }
 
-/* ---- the queue and its eventfd ------------------------------------------- */
-
-static void evfd_set(struct xen_priv *x)
-{
-	uint64_t one = 1;
-
-	while (write(x->evfd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
-}
-
-static void evfd_clear(struct xen_priv *x)
-{
-	uint64_t v;
-
-	while (read(x->evfd, &v, sizeof(v)) < 0 && errno == EINTR)
-		;
-}
+/* ---- the queue ------------------------------------------------------------ */
 
 /* The queue holds each port at most once, so it never needs more room than
  * the table has ports. */
@@ -348,8 +337,7 @@ static int enqueue(struct xen_priv *x, uint32_t port)
 		x->qhead = 0;
 	}
 	x->q[(x->qhead + x->qlen) % x->qcap] = port;
-	if (x->qlen++ == 0)
-		evfd_set(x);
+	x->qlen++;
 	x->flags[port] |= P_QUEUED;
 	return 0;
 }
@@ -359,8 +347,7 @@ static uint32_t dequeue(struct xen_priv *x)
 	uint32_t port = x->q[x->qhead];
 
 	x->qhead = (x->qhead + 1) % x->qcap;
-	if (--x->qlen == 0)
-		evfd_clear(x);
+	x->qlen--;
 	x->flags[port] &= ~P_QUEUED;
 	return port;
 }
@@ -377,8 +364,6 @@ static void queue_remove(struct xen_priv *x, uint32_t port)
 			x->q[(x->qhead + j++) % x->qcap] = p;
 	}
 	x->qlen = j;
-	if (n && !j)
-		evfd_clear(x);
 	x->flags[port] &= ~P_QUEUED;
 }
 
@@ -399,6 +384,7 @@ static int recover_overflow(struct xen_priv *x)
 	dbg("event ring overflow, resetting it");
 	if (ioctl(x->devfd, XEN_IOCTL_EVTCHN_RESET, 0) < 0)
 		return neg_errno();
+	x->bell_up = false;
 	for (p = 1; p < x->cap; p++) {
 		if (fresh(x, p)) {
 			ret = enqueue(x, p);
@@ -409,37 +395,126 @@ static int recover_overflow(struct xen_priv *x)
 	return 0;
 }
 
+/* Read up to @max ports from the ring.  Returns how many (0: empty). */
+static int read_ring(struct xen_priv *x, uint32_t *buf, size_t max)
+{
+	ssize_t r;
+	int ret;
+
+	for (;;) {
+		if (max == 1) {
+			/* The common case, through libxenevtchn. */
+			ret = xl.pending(x->xce);
+			r = ret < 0 ? -1 : (ssize_t)sizeof(buf[0]);
+			if (ret >= 0)
+				buf[0] = (uint32_t)ret;
+		} else {
+			r = read(x->devfd, buf, max * sizeof(buf[0]));
+		}
+		if (r >= 0)
+			return (int)(r / (ssize_t)sizeof(buf[0]));
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			return 0;
+		if (errno == EFBIG) {
+			ret = recover_overflow(x);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		return neg_errno();
+	}
+}
+
 /* Move everything the kernel ring holds into the queue. */
 static int drain(struct xen_priv *x)
 {
 	uint32_t buf[DRAIN_CHUNK];
-	ssize_t n, i;
-	int ret;
+	int n, i, ret;
 
-	for (;;) {
-		n = read(x->devfd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return 0;
-			if (errno == EFBIG) {
-				ret = recover_overflow(x);
-				if (ret < 0)
-					return ret;
-				continue;
-			}
-			return neg_errno();
-		}
-		for (i = 0; i < n / (ssize_t)sizeof(buf[0]); i++) {
-			if (fresh(x, buf[i])) {
+	do {
+		n = read_ring(x, buf, DRAIN_CHUNK);
+		if (n < 0)
+			return n;
+		for (i = 0; i < n; i++) {
+			if (buf[i] == x->bell_rx) {
+				x->bell_up = false;
+			} else if (fresh(x, buf[i])) {
 				ret = enqueue(x, buf[i]);
 				if (ret < 0)
 					return ret;
 			}
 		}
-		if ((size_t)n < sizeof(buf))
-			return 0;
+	} while (n == DRAIN_CHUNK);
+	return 0;
+}
+
+/* ---- the doorbell ----------------------------------------------------------- */
+
+/* How long to wait for an event that Xen has raised on one of our ports to
+ * come out of the kernel (its upcall may run on another vCPU). */
+#define SETTLE_MS 2000
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Wait until the device is readable; false after SETTLE_MS. */
+static bool wait_ring(struct xen_priv *x)
+{
+	struct pollfd pfd = { .fd = x->devfd, .events = POLLIN };
+	struct timespec t0;
+	long left = SETTLE_MS;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((r = poll(&pfd, 1, (int)left)) < 0 && errno == EINTR) {
+		left = SETTLE_MS - ms_since(&t0);
+		if (left <= 0)
+			return false;
+	}
+	return r > 0;
+}
+
+static void ring_bell(struct xen_priv *x)
+{
+	/* Re-arm bell_rx (its last event was read), then raise it. */
+	if (xl.unmask(x->xce, x->bell_rx) < 0 ||
+	    xl.notify(x->xce, x->bell_tx) < 0) {
+		dbg("doorbell: %s", strerror(errno));
+		return;
+	}
+	x->bell_up = true;
+	if (!wait_ring(x))
+		dbg("doorbell: its event did not arrive");
+}
+
+/* Make the device fd readable exactly while the queue holds ports: ring the
+ * doorbell when the queue has ports, take its event out of the ring when
+ * the queue is empty. */
+static void settle(struct xen_priv *x)
+{
+	for (int i = 0; i < 8; i++) {
+		if (x->qlen) {
+			if (!x->bell_up)
+				ring_bell(x);
+			return;
+		}
+		if (!x->bell_up)
+			return;
+		if (!wait_ring(x)) {
+			dbg("doorbell: its event did not arrive");
+			x->bell_up = false;
+			return;
+		}
+		if (drain(x) < 0)
+			return;
 	}
 }
 
@@ -469,30 +544,30 @@ static int hc_status(struct xen_priv *x, uint32_t dom, uint32_t port,
 	return 0;
 }
 
-/* Our own domid: allocate a port offered to DOMID_SELF (Xen stores the
- * caller's id), read it back with status, close it. */
-static int own_domid(struct xen_priv *x)
+/* Bind the doorbell channel in this file, and learn our own domid from it
+ * (status of bell_rx names the domain it is connected to: ours). */
+static int setup_bell(struct xen_priv *x)
 {
-	struct xen_evtchn_alloc_unbound au = {
-		.dom = EVTCHNX_DOMID_SELF,
-		.remote_dom = EVTCHNX_DOMID_SELF,
-	};
-	struct xen_evtchn_close cl;
 	struct xen_evtchn_status st;
 	int ret;
 
-	ret = evtchn_op(x, XEN_EVTCHNOP_alloc_unbound, &au, sizeof(au));
+	ret = xl.bind_unbound_port(x->xce, EVTCHNX_DOMID_SELF);
+	if (ret < 0)
+		return neg_errno();
+	x->bell_tx = (uint32_t)ret;
+	ret = xl.bind_interdomain(x->xce, EVTCHNX_DOMID_SELF, x->bell_tx);
+	if (ret < 0)
+		return neg_errno();
+	x->bell_rx = (uint32_t)ret;
+	/* Xen leaves the new port pending: that event is the bell's. */
+	x->bell_up = true;
+	settle(x);
+	ret = hc_status(x, EVTCHNX_DOMID_SELF, x->bell_rx, &st);
 	if (ret < 0)
 		return ret;
-	memcpy(&au, x->hbuf, sizeof(au));
-	ret = hc_status(x, EVTCHNX_DOMID_SELF, au.port, &st);
-	cl.port = au.port;
-	evtchn_op(x, XEN_EVTCHNOP_close, &cl, sizeof(cl));
-	if (ret < 0)
-		return ret;
-	if (st.status != EVTCHNX_STATE_UNBOUND)
+	if (st.status != EVTCHNX_STATE_INTERDOMAIN)
 		return -EIO;
-	return st.u.unbound.dom;
+	return st.u.interdomain.dom;
 }
 
 /* ---- open / close ----------------------------------------------------------------- */
@@ -501,10 +576,6 @@ static int own_domid(struct xen_priv *x)
  * mapped (they are MADV_DONTFORK): leave them alone. */
 static void priv_free(struct xen_priv *x, bool inherited)
 {
-	if (x->epfd >= 0)
-		close(x->epfd);
-	if (x->evfd >= 0)
-		close(x->evfd);
 	if (x->hbuf && !inherited)
 		xl.free_buffer(x->xcall, x->hbuf);
 	if (x->xcall)
@@ -519,7 +590,6 @@ static void priv_free(struct xen_priv *x, bool inherited)
 static int xen_open(struct evtchnx_handle *h, const char *arg,
 		    const struct evtchnx_open_opts *opts)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct xen_priv *x;
 	int ret, fl;
 
@@ -539,7 +609,6 @@ static int xen_open(struct evtchnx_handle *h, const char *arg,
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	x->epfd = x->evfd = -1;
 
 	x->xce = xl.evtchn_open(&quiet_logger, 0);
 	if (!x->xce) {
@@ -552,8 +621,6 @@ static int xen_open(struct evtchnx_handle *h, const char *arg,
 		ret = neg_errno();
 		dbg("xencall_open (needs /dev/xen/privcmd, module xen-privcmd): %s",
 		    strerror(-ret));
-		if (ret == -ENOENT)
-			ret = -ENODEV;
 		goto fail;
 	}
 	x->hbuf = xl.alloc_buffer(x->xcall, sizeof(struct xen_evtchn_status));
@@ -568,32 +635,16 @@ static int xen_open(struct evtchnx_handle *h, const char *arg,
 		ret = neg_errno();
 		goto fail;
 	}
-	x->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	x->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (x->evfd < 0 || x->epfd < 0) {
-		ret = neg_errno();
-		goto fail;
-	}
-	ev.data.fd = x->devfd;
-	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->devfd, &ev) < 0) {
-		ret = neg_errno();
-		goto fail;
-	}
-	ev.data.fd = x->evfd;
-	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->evfd, &ev) < 0) {
-		ret = neg_errno();
-		goto fail;
-	}
 
-	ret = own_domid(x);
+	ret = setup_bell(x);
 	if (ret < 0) {
-		dbg("cannot learn the domain id: %s", strerror(-ret));
+		dbg("cannot bind the doorbell channel: %s", strerror(-ret));
 		goto fail;
 	}
 	x->domid = (uint32_t)ret;
 
 	h->priv = x;
-	h->fd = x->epfd;
+	h->fd = x->devfd;
 	h->domid = x->domid;
 	return 0;
 
@@ -661,28 +712,21 @@ static int xen_alloc_unbound(struct evtchnx_handle *h, uint32_t dom,
 
 /* Xen leaves a newly bound interdomain port pending, and the kernel
  * reports it once its upcall has run, maybe on another vCPU.  Wait (at most
- * BIND_SETTLE_MS) until the report has reached the queue, so that the new
- * port is pending from the moment bind_interdomain() returns and no late
- * report of that event can follow the caller's unmask. */
-#define BIND_SETTLE_MS 2000
-
+ * SETTLE_MS) until the report has reached the queue, so that the new port is
+ * pending from the moment bind_interdomain() returns and no late report of
+ * that event can follow the caller's unmask. */
 static void settle_bind(struct xen_priv *x, uint32_t port)
 {
-	struct pollfd pfd = { .fd = x->devfd, .events = POLLIN };
-	struct timespec t0, t;
-	long left = BIND_SETTLE_MS;
+	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (drain(x) == 0 && !(x->flags[port] & P_QUEUED) && left > 0) {
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = BIND_SETTLE_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
-					 (t.tv_nsec - t0.tv_nsec) / 1000000);
-	}
+	while (drain(x) == 0 && !(x->flags[port] & P_QUEUED) &&
+	       ms_since(&t0) < SETTLE_MS)
+		wait_ring(x);
 	if (!(x->flags[port] & P_QUEUED))
 		dbg("port %u: Xen's bind event not reported by the kernel",
 		    port);
+	settle(x);
 }
 
 static int xen_bind_interdomain(struct evtchnx_handle *h, uint32_t remote_dom,
@@ -738,6 +782,7 @@ static int xen_unbind(struct evtchnx_handle *h, uint32_t port)
 	 * deliverable ports (a drain failure leaves a stale entry that
 	 * pending() skips). */
 	drain(x);
+	settle(x);
 	return 0;
 }
 
@@ -803,8 +848,7 @@ static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 	struct xen_priv *x = h->priv;
 	uint32_t buf[DRAIN_CHUNK];
 	unsigned int n = 0;
-	ssize_t r, i;
-	int ret;
+	int r, i;
 
 	while (n < max && x->qlen) {
 		uint32_t p = dequeue(x);
@@ -815,45 +859,34 @@ static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 	while (n < max) {
 		size_t want = max - n;
 
-		if (want == 1) {
-			/* The common case, through libxenevtchn. */
-			ret = xl.pending(x->xce);
-			r = ret < 0 ? -1 : (ssize_t)sizeof(buf[0]);
-			if (ret >= 0)
-				buf[0] = (uint32_t)ret;
-		} else {
-			if (want > DRAIN_CHUNK)
-				want = DRAIN_CHUNK;
-			r = read(x->devfd, buf, want * sizeof(buf[0]));
-		}
+		r = read_ring(x, buf, want > DRAIN_CHUNK ? DRAIN_CHUNK : want);
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			if (errno == EFBIG) {
-				ret = recover_overflow(x);
-				if (ret < 0)
-					return n ? (int)n : ret;
-				while (n < max && x->qlen) {
-					uint32_t p = dequeue(x);
-
-					x->flags[p] |= P_TAKEN;
-					ports[n++] = p;
-				}
-				continue;
-			}
-			return n ? (int)n : neg_errno();
+			if (!n)
+				return r;
+			break;
 		}
 		if (r == 0)
 			break;
-		for (i = 0; i < r / (ssize_t)sizeof(buf[0]); i++) {
+		for (i = 0; i < r; i++) {
+			if (buf[i] == x->bell_rx) {
+				x->bell_up = false;
+				continue;
+			}
 			if (!fresh(x, buf[i]))
 				continue; /* stale: no longer ours */
 			x->flags[buf[i]] |= P_TAKEN;
 			ports[n++] = buf[i];
 		}
+		/* After an overflow the ports may be in the queue. */
+		while (n < max && x->qlen) {
+			uint32_t p = dequeue(x);
+
+			x->flags[p] |= P_TAKEN;
+			ports[n++] = p;
+		}
 	}
+	if (x->qlen || x->bell_up)
+		settle(x);
 	return (int)n;
 }
 
@@ -887,6 +920,7 @@ static int xen_is_pending(struct evtchnx_handle *h, uint32_t port)
 		return 0;
 	if (!(x->flags[port] & P_QUEUED)) {
 		ret = drain(x);
+		settle(x);
 		if (ret < 0)
 			return ret;
 	}

@@ -54,7 +54,7 @@ CASE(fd_level_triggered)
 	/* A send while masked is latched: not readable, but pending. */
 	CHECK_EQ(evtchnx_send(a, pa), 0);
 	CHECK_NOT_READABLE(b);
-	CHECK_EQ(evtchnx_is_pending(b, pb), 1);
+	CHECK_LATCHED(b, pb);
 	CHECK_ERR(evtchnx_pending(b), EAGAIN);
 	/* Unmask: readable again, delivered once. */
 	CHECK_EQ(evtchnx_unmask(b, pb), 0);
@@ -96,6 +96,7 @@ CASE(coalescing_before_take)
 	h_channel(a, b, &pa, &pb);
 	for (int i = 0; i < 10; i++)
 		CHECK_EQ(evtchnx_send(a, pa), 0);
+	CHECK_READABLE(b); /* delivery is asynchronous on xen */
 	CHECK_EQ(evtchnx_is_pending(b, pb), 1);
 	EXPECT_PORT(b, pb);
 	EXPECT_NONE(b);
@@ -131,8 +132,9 @@ CASE(is_pending_semantics)
 	CHECK_EQ(evtchnx_is_pending(b, pb), 0);
 	/* Latched while masked. */
 	CHECK_OK(evtchnx_send(a, pa));
-	CHECK_EQ(evtchnx_is_pending(b, pb), 1);
+	CHECK_LATCHED(b, pb);
 	CHECK_OK(evtchnx_unmask(b, pb));
+	CHECK_READABLE(b); /* delivery is asynchronous on xen */
 	CHECK_EQ(evtchnx_is_pending(b, pb), 1);
 	EXPECT_PORT(b, pb);
 	CHECK_EQ(evtchnx_is_pending(b, pb), 0);
@@ -294,7 +296,7 @@ CASE(wait_returns_port_already_pending)
 	/* Taken and masked. */
 	CHECK_OK(evtchnx_send(a, pa));
 	CHECK_NOT_READABLE(b);
-	CHECK_EQ(evtchnx_is_pending(b, pb), 1);
+	CHECK_LATCHED(b, pb);
 	CHECK_OK(evtchnx_unmask(b, pb));
 	CHECK_EQ(evtchnx_wait(b, 5000), pb);
 }
@@ -667,7 +669,7 @@ CASE(event_latched_while_masked_survives_peer_close)
 	/* Latched while b holds the port masked, then a closes. */
 	CHECK_OK(evtchnx_send(a, pa));
 	CHECK_OK(evtchnx_unbind(a, pa));
-	CHECK_EQ(evtchnx_is_pending(b, pb), 1);
+	CHECK_LATCHED(b, pb);
 	CHECK_OK(evtchnx_unmask(b, pb));
 	EXPECT_PORT(b, pb);
 	EXPECT_NONE(b);

@@ -540,6 +540,7 @@ bool h_is_xen(void) { return h_xen; }
 bool h_can_spawn_labs(void) { return !h_xen; }
 bool h_fresh_domains(void) { return !h_xen; }
 bool h_exact_delivery(void) { return !h_xen; }
+bool h_sees_masked_latch(void) { return !h_xen; }
 int h_settle_ms(void) { return h_xen ? H_XEN_SETTLE_MS : 0; }
 
 uint32_t h_port_limit(void)

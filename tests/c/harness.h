@@ -77,6 +77,12 @@ bool h_fresh_domains(void);
 /* True when delivery is exact: a port taken, then unmasked with no event
  * since, is not delivered again (real Xen may re-deliver once). */
 bool h_exact_delivery(void);
+/* True when an event latched on a taken (masked) port is visible to
+ * evtchnx_is_pending() before the unmask: the sim.  Linux keeps such an
+ * event inside the kernel until the port is unmasked, so on xen
+ * evtchnx_is_pending() answers 0 then; the event is delivered after the
+ * unmask all the same. */
+bool h_sees_masked_latch(void);
 /* The first port number that is out of range for every domain on this
  * target, besides 0xFFFFFFFF (4096 on the sim; 0x80000000 on xen). */
 uint32_t h_port_limit(void);
@@ -174,6 +180,10 @@ void h_wait_no_domain(struct evtchnx_handle *h, uint32_t dom, int timeout_ms,
 #define EXPECT_PORT(h, port) h_expect_port((h), (port), __FILE__, __LINE__)
 /* Nothing deliverable: fd not readable and evtchnx_pending() == -EAGAIN. */
 #define EXPECT_NONE(h) h_expect_none((h), __FILE__, __LINE__)
+/* evtchnx_is_pending() of a taken port on which an event was latched: 1
+ * where the target can see it (h_sees_masked_latch()), else 0. */
+#define CHECK_LATCHED(h, port)                                                 \
+	CHECK_EQ(evtchnx_is_pending((h), (port)), h_sees_masked_latch() ? 1 : 0)
 /* evtchnx_unmask() of a port the case took, which must return 0; for use
  * where nothing is expected on the port until the case sends again.  Real
  * Xen may deliver once more an event that arrived just before the port was

@@ -24,7 +24,7 @@ header "dependencies (scripts/packages.txt)"
 bash scripts/install-deps.sh
 
 header "configure ./build"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVTCHNX_WERROR=ON "$@"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVTCHNX_WERROR=ON -DEVTCHNX_XEN_VM_TESTS=ON "$@"
 
 header "build ./build (-j$jobs)"
 cmake --build build --parallel "$jobs"

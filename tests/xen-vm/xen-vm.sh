@@ -59,7 +59,7 @@ mkdir -p "$cache" "$work" || exit 1
 cache=$(cd "$cache" && pwd)
 work=$(cd "$work" && pwd)
 
-log() { echo "xen-vm: $*"; }
+log() { echo "xen-vm: $*" >&2; }
 
 # The machine cannot run the VM at all: skip, unless a run is required.
 cannot() {
@@ -117,7 +117,7 @@ fetch() {
 	if [ -z "$deb" ]; then
 		log "downloading $pkg"
 		(cd "$cache" && apt-get download "$pkg" >"$cache/apt-download.log" 2>&1) ||
-			{ cat "$cache/apt-download.log"; cannot "apt-get download $pkg failed"; }
+			{ cat "$cache/apt-download.log" >&2; cannot "apt-get download $pkg failed"; }
 		deb=$(ls -t "$cache/${pkg}_"*.deb 2>/dev/null | head -n 1)
 	fi
 	[ -n "$deb" ] || cannot "apt-get download $pkg left no package"

@@ -202,7 +202,8 @@ struct evtchnx_status {
  *   ENOENT     the lab server program was not found;
  *   ENOSYS     target "xen" in a library built without the xen backend;
  *   ENODEV     target "xen" on a machine that is not running on Xen
- *              (no /dev/xen/evtchn), or its libraries are not installed;
+ *              (no /dev/xen/evtchn), or its libraries are not installed
+ *              (EVTCHNX_DEBUG=1 in the environment prints which);
  *   ENOMEM, EMFILE, ENFILE  out of memory or descriptors.
  */
 EVTCHNX_API struct evtchnx_handle *
@@ -363,7 +364,9 @@ EVTCHNX_API int evtchnx_status(struct evtchnx_handle *h, uint32_t dom,
  * Remote ends of its channels become UNBOUND; the next allocation in @dom
  * returns port 1 again.  Handles of @dom lose their ports.
  * Returns 0, or -EINVAL (a domid above 0xFFFF), -ESRCH (no such domain),
- * -EPERM (another domain and not the control domain).
+ * -EPERM (another domain and not the control domain), -EOPNOTSUPP (xen
+ * backend, the program's own domain: it would close the running kernel's
+ * own channels).
  */
 EVTCHNX_API int evtchnx_reset(struct evtchnx_handle *h, uint32_t dom);
 
@@ -426,6 +429,10 @@ EVTCHNX_API int evtchnx_unmask(struct evtchnx_handle *h, uint32_t port);
  * Returns 1 while an event on the port waits to be returned by
  * evtchnx_pending() (also one latched while the port is masked), else 0; or
  * -EINVAL / -ENOTCONN as for every own-port operation.
+ *
+ * xen backend: Linux keeps an event that arrives on a taken (masked) port
+ * inside the kernel until the port is unmasked, so there this returns 0
+ * for such a port; the event is still delivered after evtchnx_unmask().
  */
 EVTCHNX_API int evtchnx_is_pending(struct evtchnx_handle *h, uint32_t port);
 

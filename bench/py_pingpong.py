@@ -12,12 +12,20 @@ domain 1 in a child process:
   C             BUILD/bench/rtt -r 1 -n N -w W (its "evtchnx wait" and
                 "evtchnx poll+pending" figures);
   py blocking   both sides Python: send -> wait() -> unmask;
-  py asyncio    both sides Python asyncio: send -> await wait_async() ->
-                unmask, and ``async for ... in events()`` in the child;
+  py asyncio    both sides Python asyncio, await style: send -> await
+                wait_async() -> unmask, and ``async for ... in events()``
+                in the child;
+  py asyncio handler
+                both sides Python asyncio, callback style:
+                Handle.add_event_handler(), the handler answers (send)
+                from the loop's reader callback, the port is unmasked when
+                it returns;
   floors        (report only) the same ping-pong over two pipes without
-                evtchnx, blocking Python and asyncio (add_reader + a
-                future per message): what the interpreter and asyncio
-                cost by themselves;
+                evtchnx: blocking Python, asyncio with a future per message
+                (add_reader + await: what await-style code pays) and
+                asyncio with add_reader callbacks that answer inside the
+                callback (no future, no task): what the interpreter and
+                asyncio cost by themselves;
   uvloop        (report only, when python3-uvloop is installed) the asyncio
                 kind on uvloop's event loop.
 
@@ -26,8 +34,9 @@ covers a peer that never answers).  Each round yields the median round trip
 per kind; the figures printed are
 the medians of the rounds.  Targets (design, "Performance targets"):
 py blocking <= 1.3 x C (wait), py asyncio <= 2 x C (poll+pending, the
-same poll -> pending -> unmask -> send loop asyncio runs).  A report, not a
-test: exit status 0 when every kind ran, whatever the figures.
+same poll -> pending -> unmask -> send loop asyncio runs), for both asyncio
+styles.  A report, not a test: exit status 0 when every kind ran, whatever
+the figures.
 """
 
 import argparse
@@ -79,6 +88,24 @@ def floor_child(mode: str, rfd: int, wfd: int, total: int) -> None:
         for _ in range(total):
             read(rfd, 64)
             write(wfd, b"x")
+    elif mode == "floor-asyncio-cb":
+        async def echo_cb() -> None:
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+            count = 0
+
+            def on_readable() -> None:
+                nonlocal count
+                read(rfd, 64)
+                write(wfd, b"x")
+                count += 1
+                if count == total:
+                    loop.remove_reader(rfd)
+                    done.set_result(None)
+
+            loop.add_reader(rfd, on_readable)
+            await done
+        run_async(echo_cb, mode)
     else:
         async def echo() -> None:
             loop = asyncio.get_running_loop()
@@ -113,6 +140,23 @@ def child(mode: str, lab: str, port: int, total: int) -> None:
                 wait()
                 unmask(q)
                 send(q)
+        elif mode == "asyncio-handler":
+            async def echo_handler() -> None:
+                done = asyncio.get_running_loop().create_future()
+                count = 0
+                send = h.send
+
+                def on_event(port: int) -> None:
+                    nonlocal count
+                    send(q)  # unmasked when the handler returns
+                    count += 1
+                    if count == total:
+                        h.remove_event_handler()
+                        done.set_result(None)
+
+                h.add_event_handler(on_event)
+                await done
+            run_async(echo_handler, mode)
         else:
             async def echo() -> None:
                 n = 0
@@ -165,6 +209,30 @@ def run_python(mode: str, lab: str, n: int, warmup: int) -> float:
                     unmask(p)
                     if i >= 0:
                         samples[i] = now() - t0
+            elif mode == "asyncio-handler":
+                async def pingpong_handler() -> None:
+                    done = asyncio.get_running_loop().create_future()
+                    send = h.send
+                    i = -warmup
+                    t0 = 0
+
+                    def on_event(port: int) -> None:
+                        nonlocal i, t0
+                        if i >= 0:
+                            samples[i] = now() - t0
+                        i += 1
+                        if i == n:
+                            h.remove_event_handler()
+                            done.set_result(None)
+                            return
+                        t0 = now()
+                        send(p)  # p is unmasked when this returns
+
+                    h.add_event_handler(on_event)
+                    t0 = now()
+                    send(p)
+                    await done
+                run_async(pingpong_handler, mode)
             else:
                 async def pingpong() -> None:
                     send, wait_async, unmask = h.send, h.wait_async, h.unmask
@@ -212,6 +280,31 @@ def run_floor(mode: str, n: int, warmup: int) -> float:
                 read(rfd, 64)
                 if i >= 0:
                     samples[i] = now() - t0
+        elif mode == "floor-asyncio-cb":
+            async def pingpong_cb() -> None:
+                loop = asyncio.get_running_loop()
+                done = loop.create_future()
+                i = -warmup
+                t0 = 0
+
+                def on_readable() -> None:
+                    nonlocal i, t0
+                    read(rfd, 64)
+                    if i >= 0:
+                        samples[i] = now() - t0
+                    i += 1
+                    if i == n:
+                        loop.remove_reader(rfd)
+                        done.set_result(None)
+                        return
+                    t0 = now()
+                    write(wfd, b"x")
+
+                loop.add_reader(rfd, on_readable)
+                t0 = now()
+                write(wfd, b"x")
+                await done
+            run_async(pingpong_cb, mode)
         else:
             async def pingpong() -> None:
                 loop = asyncio.get_running_loop()
@@ -305,10 +398,11 @@ def main() -> int:
           "rounds")
     c_wait, c_poll, py_b, py_a, rb, ra = [], [], [], [], [], []
     fl_b, fl_a, py_u = [], [], []
+    py_h, fl_c, rh = [], [], []
     for k in range(args.r):
         lab = f"sim:pybench-{os.getpid()}-{k}"
-        kinds = ["c", "blocking", "asyncio", "floor-blocking",
-                 "floor-asyncio"]
+        kinds = ["c", "blocking", "asyncio", "asyncio-handler",
+                 "floor-blocking", "floor-asyncio", "floor-asyncio-cb"]
         if uvloop is not None:
             kinds.append("asyncio-uvloop")
         if k % 2:
@@ -320,7 +414,7 @@ def main() -> int:
             elif kind.startswith("floor-"):
                 res[kind] = run_floor(kind, args.n, args.w)
             else:
-                res[kind] = run_python(kind, f"{lab}-{kind[0]}", args.n,
+                res[kind] = run_python(kind, f"{lab}-{kind}", args.n,
                                        args.w)
         c_wait.append(res["wait"])
         c_poll.append(res["poll+pending"])
@@ -328,43 +422,62 @@ def main() -> int:
         py_a.append(res["asyncio"])
         fl_b.append(res["floor-blocking"])
         fl_a.append(res["floor-asyncio"])
+        py_h.append(res["asyncio-handler"])
+        fl_c.append(res["floor-asyncio-cb"])
         if "asyncio-uvloop" in res:
             py_u.append(res["asyncio-uvloop"])
         rb.append(res["blocking"] / res["wait"])
         ra.append(res["asyncio"] / res["poll+pending"])
+        rh.append(res["asyncio-handler"] / res["poll+pending"])
         if args.v:
             print(f"  round {k + 1}: C wait {res['wait']:.1f}  C poll "
                   f"{res['poll+pending']:.1f}  py blocking "
                   f"{res['blocking']:.1f}  py asyncio {res['asyncio']:.1f}  "
+                  f"handler {res['asyncio-handler']:.1f}  "
                   f"floors {res['floor-blocking']:.1f} "
-                  f"{res['floor-asyncio']:.1f} us/rt  ratios {rb[-1]:.3f} "
-                  f"{ra[-1]:.3f}")
+                  f"{res['floor-asyncio']:.1f} "
+                  f"{res['floor-asyncio-cb']:.1f} us/rt  ratios {rb[-1]:.3f} "
+                  f"{ra[-1]:.3f} {rh[-1]:.3f}")
 
     med = statistics.median
     print(f"py C evtchnx wait          median {med(c_wait):6.1f} us/rt")
     print(f"py C evtchnx poll+pending  median {med(c_poll):6.1f} us/rt")
     print(f"py python blocking         median {med(py_b):6.1f} us/rt")
-    print(f"py python asyncio          median {med(py_a):6.1f} us/rt")
+    print(f"py python asyncio          median {med(py_a):6.1f} us/rt"
+          "  (await wait_async / async for)")
+    print(f"py python asyncio handler  median {med(py_h):6.1f} us/rt"
+          "  (add_event_handler)")
     print(f"py floor python pipes      median {med(fl_b):6.1f} us/rt"
           "  (report only)")
     print(f"py floor asyncio pipes     median {med(fl_a):6.1f} us/rt"
-          "  (report only)")
+          "  (report only: add_reader + a future per message)")
+    print(f"py floor asyncio pipes cb  median {med(fl_c):6.1f} us/rt"
+          "  (report only: add_reader, answer in the callback)")
     print(f"py per-round ratios        blocking median {med(rb):.3f} "
           f"min {min(rb):.3f} max {max(rb):.3f}; asyncio median "
-          f"{med(ra):.3f} min {min(ra):.3f} max {max(ra):.3f}")
+          f"{med(ra):.3f} min {min(ra):.3f} max {max(ra):.3f}; handler "
+          f"median {med(rh):.3f} min {min(rh):.3f} max {max(rh):.3f}")
     r_b = med(py_b) / med(c_wait)
     r_a = med(py_a) / med(c_poll)
     print(f"ratio python-blocking/C {r_b:.3f} (target <= 1.3) "
           f"{verdict(r_b <= 1.3)}")
+    r_h = med(py_h) / med(c_poll)
     print(f"ratio python-asyncio/C {r_a:.3f} (target <= 2) "
           f"{verdict(r_a <= 2.0)}")
+    print(f"ratio python-asyncio-handler/C {r_h:.3f} (target <= 2) "
+          f"{verdict(r_h <= 2.0)}")
     if py_u:
         print(f"ratio python-asyncio-uvloop/C {med(py_u) / med(c_poll):.3f} "
               f"(report only: {med(py_u):.1f} us/rt on uvloop)")
     print(f"ratio asyncio-floor/C {med(fl_a) / med(c_poll):.3f} (report only: "
-          "asyncio itself, no evtchnx)")
+          "asyncio itself with futures, no evtchnx)")
+    print(f"ratio asyncio-cb-floor/C {med(fl_c) / med(c_poll):.3f} (report "
+          "only: asyncio itself with callbacks, no evtchnx)")
     print(f"ratio python-asyncio/asyncio-floor {med(py_a) / med(fl_a):.3f} "
-          "(report only: what the binding adds to asyncio)")
+          "(report only: what the binding adds to await-style asyncio)")
+    print(f"ratio python-asyncio-handler/asyncio-cb-floor "
+          f"{med(py_h) / med(fl_c):.3f} (report only: what the binding adds "
+          "to callback-style asyncio)")
     return 0
 
 

@@ -225,3 +225,377 @@ def test_closed_handle_async():
 
     with pytest.raises(ValueError):
         run(loop())
+
+
+# ---- one reader per handle in the await style ------------------------------
+
+def test_events_keep_one_reader(channel):
+    """A ping-pong through events() registers each handle's fd with the
+    loop once, not once per await."""
+    a, p, b, q = channel
+    n = 200
+    added = []
+
+    async def pinger():
+        a.send(p)
+        count = 0
+        async for _ in a.events():
+            count += 1
+            if count == n:
+                return count
+            a.send(p)
+
+    async def ponger():
+        count = 0
+        async for _ in b.events():
+            b.send(q)
+            count += 1
+            if count == n:
+                return count
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        add_reader = loop.add_reader
+
+        def counting_add_reader(fd, *args):
+            added.append(fd)
+            return add_reader(fd, *args)
+
+        loop.add_reader = counting_add_reader
+        return await asyncio.gather(pinger(), ponger())
+
+    assert run(main()) == [n, n]
+    assert sorted(added) == sorted([a.fileno(), b.fileno()])
+
+
+# ---- add_event_handler() ---------------------------------------------------
+
+class Recorder:
+    """An event handler that records its ports and wakes a test."""
+
+    def __init__(self, fail_on=()):
+        self.ports = []
+        self.fail_on = set(fail_on)
+        self.arrived = asyncio.Event()
+
+    def __call__(self, port):
+        self.ports.append(port)
+        self.arrived.set()
+        if len(self.ports) in self.fail_on:
+            raise RuntimeError(f"handler failure {len(self.ports)}")
+
+    async def next(self, count):
+        """Wait until ``count`` ports were recorded in all."""
+        while len(self.ports) < count:
+            self.arrived.clear()
+            await asyncio.wait_for(self.arrived.wait(), 10)
+
+
+async def settle():
+    """Let the loop turn a few times (pending readiness gets handled)."""
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+
+def test_handler_once_per_send_after_unmask(channel):
+    a, p, b, q = channel
+
+    async def main():
+        rec = Recorder()
+        b.add_event_handler(rec)
+        for k in range(1, 21):
+            a.send(p)
+            await rec.next(k)
+            assert rec.ports == [q] * k
+        # Sends before the handler ran latch one pending bit: one call.
+        a.send(p)
+        a.send(p)
+        a.send(p)
+        await rec.next(21)
+        await settle()
+        assert rec.ports == [q] * 21
+        assert not readable(b)
+        assert b.remove_event_handler() is True
+
+    run(main())
+    # The handler unmasked q: the next event is deliverable at once.
+    a.send(p)
+    assert b.wait(5) == q
+    b.unmask(q)
+
+
+def test_handler_unmask_false(channel):
+    a, p, b, q = channel
+
+    async def main():
+        rec = Recorder()
+        b.add_event_handler(rec, unmask=False)
+        a.send(p)
+        await rec.next(1)
+        a.send(p)  # latched while masked
+        await settle()
+        assert rec.ports == [q]
+        b.unmask(q)
+        await rec.next(2)
+        await settle()
+        assert rec.ports == [q, q]
+        b.remove_event_handler()
+
+    run(main())
+    assert b.pending() is None  # still masked after the second call
+    b.unmask(q)
+
+
+def test_handler_drains_every_port_per_readiness(handle):
+    a = handle(domid=1)
+    b = handle(domid=2)
+    pairs = []
+    for _ in range(300):  # more than one C batch of 256
+        p = a.alloc_unbound(2)
+        pairs.append((p, b.bind_interdomain(1, p)))
+    for q in b.pending_batch(512):
+        b.unmask(q)
+    calls = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        add_reader = loop.add_reader
+        readiness = []
+
+        def counting_add_reader(fd, cb, *args):
+            def counted(*a):
+                readiness.append(len(calls))
+                cb(*a)
+            return add_reader(fd, counted, *args)
+
+        loop.add_reader = counting_add_reader
+        rec = Recorder()
+
+        def on_event(port):
+            calls.append(port)
+            rec(port)
+
+        b.add_event_handler(on_event)
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(len(pairs))
+        b.remove_event_handler()
+        return readiness
+
+    readiness = run(main())
+    assert sorted(calls) == sorted(q for _, q in pairs)
+    assert readiness == [0]  # one readiness event served all 300
+    for p, q in pairs[:3]:  # every port was unmasked
+        a.send(p)
+    assert sorted(b.pending_batch(10)) == sorted(q for _, q in pairs[:3])
+
+
+def test_handler_removal(channel):
+    a, p, b, q = channel
+
+    async def main():
+        rec = Recorder()
+        b.add_event_handler(rec)
+        a.send(p)
+        await rec.next(1)
+        assert b.remove_event_handler() is True
+        assert b.remove_event_handler() is False
+        a.send(p)
+        await settle()
+        assert rec.ports == [q]  # not called after removal
+        # The event stays with the library, for the await style.
+        assert readable(b)
+        assert await b.wait_async(5) == q
+        b.unmask(q)
+
+    run(main())
+
+
+def test_handler_removes_itself_loses_nothing(handle):
+    a = handle(domid=1)
+    b = handle(domid=2)
+    pairs = []
+    for _ in range(5):
+        p = a.alloc_unbound(2)
+        pairs.append((p, b.bind_interdomain(1, p)))
+    seen = []
+
+    async def main():
+        done = asyncio.get_running_loop().create_future()
+
+        def on_event(port):
+            seen.append(port)
+            b.remove_event_handler()
+            done.set_result(None)
+
+        b.add_event_handler(on_event, unmask=False)
+        await asyncio.wait_for(done, 10)
+        await settle()
+
+    run(main())
+    assert len(seen) == 1
+    # The four ports taken with it stay queued in the handle.
+    rest = b.pending_batch(10)
+    assert sorted(seen + rest) == sorted(q for _, q in pairs)
+
+
+def test_handler_gets_queued_ports(handle):
+    a = handle(domid=1)
+    b = handle(domid=2)
+    pairs = []
+    for _ in range(4):
+        p = a.alloc_unbound(2)
+        pairs.append((p, b.bind_interdomain(1, p)))
+
+    async def first():
+        async for port in b.events():
+            return port
+
+    first_port = run(first())  # leaves three ports queued in b
+
+    async def main():
+        rec = Recorder()
+        b.add_event_handler(rec)
+        await rec.next(3)
+        await settle()
+        b.remove_event_handler()
+        return rec.ports
+
+    rest = run(main())
+    assert sorted([first_port] + rest) == sorted(q for _, q in pairs)
+
+
+def test_handler_errors_lose_no_event(handle):
+    a = handle(domid=1)
+    b = handle(domid=2)
+    pairs = []
+    for _ in range(3):
+        p = a.alloc_unbound(2)
+        pairs.append((p, b.bind_interdomain(1, p)))
+    for q in b.pending_batch(4):
+        b.unmask(q)
+    contexts = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, ctx: contexts.append(ctx))
+        rec = Recorder(fail_on={1, 4})
+        b.add_event_handler(rec)
+        # Three ports in one readiness event; the first call raises.
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(3)
+        # Every port was unmasked, also the one whose handler raised.
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(6)
+        await settle()
+        b.remove_event_handler()
+        return rec.ports
+
+    ports = run(main())
+    qs = sorted(q for _, q in pairs)
+    assert sorted(ports[:3]) == qs and sorted(ports[3:]) == qs
+    assert len(ports) == 6
+    assert [str(c["exception"]) for c in contexts] == [
+        "handler failure 1", "handler failure 4"]
+    assert contexts[0]["port"] == ports[0]
+    assert contexts[0]["handle"] is b
+
+
+def test_handler_conflicts(channel):
+    a, p, b, q = channel
+
+    async def main():
+        b.add_event_handler(lambda port: None)
+        with pytest.raises(RuntimeError, match="already"):
+            b.add_event_handler(lambda port: None)
+        with pytest.raises(RuntimeError, match="event handler"):
+            await b.wait_async(0)
+        with pytest.raises(RuntimeError, match="event handler"):
+            async for _ in b.events():
+                pass
+        b.remove_event_handler()
+        task = asyncio.ensure_future(b.wait_async())
+        await asyncio.sleep(0.01)
+        with pytest.raises(RuntimeError, match="waiting"):
+            b.add_event_handler(lambda port: None)
+        a.send(p)
+        assert await task == q
+        b.unmask(q)
+        with pytest.raises(TypeError):
+            b.add_event_handler(42)
+
+    run(main())
+    with pytest.raises(RuntimeError):  # no running loop, none given
+        b.add_event_handler(lambda port: None)
+
+
+def test_handler_with_explicit_loop(channel):
+    a, p, b, q = channel
+    loop = asyncio.new_event_loop()
+    try:
+        rec = Recorder()
+        b.add_event_handler(rec, loop=loop)
+        a.send(p)
+
+        async def main():
+            await rec.next(1)
+
+        loop.run_until_complete(asyncio.wait_for(main(), 10))
+        assert rec.ports == [q]
+        assert b.remove_event_handler() is True
+    finally:
+        loop.close()
+
+
+def test_handler_close_stops_it(channel):
+    a, p, b, q = channel
+
+    async def main():
+        def on_event(port):
+            calls.append(port)
+            b.close()  # also from within the handler
+
+        calls = []
+        b.add_event_handler(on_event)
+        a.send(p)
+        await settle()
+        a.send(p)
+        await settle()
+        assert calls == [q]
+        assert b.remove_event_handler() is False
+
+    run(main())
+
+
+def test_handler_ping_pong_in_one_loop(channel):
+    a, p, b, q = channel
+    n = 200
+
+    async def main():
+        done = asyncio.get_running_loop().create_future()
+        count = [0, 0]
+
+        def ping(port):
+            assert port == p
+            count[0] += 1
+            if count[0] == n:
+                done.set_result(None)
+            else:
+                a.send(p)
+
+        def pong(port):
+            assert port == q
+            count[1] += 1
+            b.send(q)
+
+        a.add_event_handler(ping)
+        b.add_event_handler(pong)
+        a.send(p)
+        await asyncio.wait_for(done, 30)
+        a.remove_event_handler()
+        b.remove_event_handler()
+        return count
+
+    assert run(main()) == [n, n]

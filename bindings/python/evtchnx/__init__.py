@@ -37,8 +37,8 @@ import enum
 import errno as _errno
 import os
 import weakref
-from typing import (TYPE_CHECKING, Any, AsyncIterator, Deque, Dict, Iterator,
-                    List, NamedTuple, Optional)
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
+                    Iterator, List, NamedTuple, Optional)
 
 from . import _evtchnx as _c
 
@@ -164,6 +164,7 @@ def _after_fork_in_child() -> None:
     for h in list(_handles):
         h._backlog.clear()
         h._watches.clear()
+        h._handler = None
 
 
 if hasattr(os, "register_at_fork"):
@@ -214,11 +215,13 @@ class Handle:
         ``ENODEV`` for ``"xen"`` on a machine without Xen).
     """
 
-    __slots__ = ("_box", "_backlog", "_watches", "__weakref__")
+    __slots__ = ("_box", "_backlog", "_watches", "_handler", "__weakref__")
 
     _box: "_c.HandleBox"
     _backlog: Deque[int]
     _watches: "Dict[asyncio.AbstractEventLoop, _Watch]"
+    # The watch whose event handler takes this handle's events, if any.
+    _handler: "Optional[_Watch]"
 
     def __init__(self, target: Optional[str] = None, *, domid: int = 0,
                  flags: int = 0) -> None:
@@ -236,6 +239,7 @@ class Handle:
         self._box = _c.evtchnx_open(target, opts)
         self._backlog = collections.deque()
         self._watches = {}
+        self._handler = None
         _handles.add(self)
 
     # ---- life cycle --------------------------------------------------
@@ -553,6 +557,8 @@ class Handle:
         :param timeout: seconds; ``None`` waits forever.
         :returns: the port, or ``None`` when the timeout expired.
         """
+        if self._handler is not None:
+            (_aio or _load_asyncio()).no_handler(self)
         backlog = self._backlog
         if backlog:
             self._box_open()
@@ -592,6 +598,8 @@ class Handle:
         while True:
             # The same wait as wait_async(), inlined: one coroutine less
             # per event.
+            if self._handler is not None:
+                aio.no_handler(self)
             if backlog:
                 if box.closed:
                     raise ValueError("handle is closed")
@@ -616,6 +624,62 @@ class Handle:
                     except OSError as e:
                         if e.errno != _errno.ENOTCONN:
                             raise
+
+    def add_event_handler(
+        self,
+        handler: Callable[[int], Any],
+        *,
+        unmask: bool = True,
+        loop: "Optional[asyncio.AbstractEventLoop]" = None,
+    ) -> None:
+        """Call ``handler(port)`` from the asyncio loop for every event,
+        until :meth:`remove_event_handler` or :meth:`close`.
+
+        The callback style of asyncio (``loop.add_reader``) for event
+        channels: the handle's fd stays registered with the loop's reader
+        while the handler is installed; each readiness event takes every
+        pending port (one C call per 256 ports) and calls the handler once
+        per port, in the reader callback itself: no future, no task, no
+        extra turn of the loop.  The handler must not block; to await
+        something, start a task from it.
+
+        With ``unmask=True`` (the default) each port is unmasked when the
+        handler returns (or raises), so one event is delivered per
+        ``send()`` that follows the unmask; with ``unmask=False`` the port
+        stays masked until the program calls :meth:`unmask`.
+
+        An exception raised by the handler (other than ``SystemExit`` and
+        ``KeyboardInterrupt``, which propagate as from any asyncio
+        callback) goes to the loop's exception handler
+        (``loop.call_exception_handler``, context keys ``exception``,
+        ``handle``, ``port``); the port is still unmasked and the other
+        ports are still handed to the handler: an error loses no event.
+
+        While a handler is installed, :meth:`wait_async` and
+        :meth:`events` raise ``RuntimeError``; blocking :meth:`pending` /
+        :meth:`wait` still work and take events the handler would
+        otherwise get.  Ports queued in the handle (left by an iteration
+        left early) are handed to the handler from the loop soon after it
+        is installed.
+
+        :param handler: called as ``handler(port)`` in the loop's thread.
+        :param unmask: unmask each port after its handler call.
+        :param loop: the event loop; default the running loop.
+        :raises RuntimeError: a handler is installed already, tasks are
+            waiting in :meth:`wait_async` or :meth:`events`, or no loop
+            is given and none is running.
+        """
+        (_aio or _load_asyncio()).add_handler(self, handler, unmask, loop)
+
+    def remove_event_handler(self) -> bool:
+        """Remove the handler :meth:`add_event_handler` installed (and the
+        loop's reader on the fd); return whether there was one.  Call it
+        from the loop's thread, also from within the handler: ports taken
+        but not yet handed over stay queued in the handle for the next
+        :meth:`pending`, :meth:`wait`, iteration or handler."""
+        if self._handler is None:
+            return False
+        return bool((_aio or _load_asyncio()).remove_handler(self))
 
     # ---- sim toolstack (control domain only) -------------------------
 

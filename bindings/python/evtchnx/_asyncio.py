@@ -10,12 +10,18 @@ wakes the waiting tasks, which take ports from the backlog.  The fd is
 level-triggered, so the reader is dropped as soon as nobody waits (an
 undrained fd would otherwise wake the loop over and over) and added again
 by the next waiter.
+
+A watch may instead carry an event handler (``Handle.add_event_handler``):
+then its reader stays registered until the handler is removed, and each
+readiness event calls the handler once per port taken, right inside the
+loop's reader callback (no future, no task switch).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Callable, List, Optional, Set
+import errno as _errno
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Set
 
 from . import _evtchnx as _c
 
@@ -32,7 +38,7 @@ class _Watch:
     """The reader of one handle's fd in one event loop."""
 
     __slots__ = ("handle", "box", "backlog", "loop", "fd", "waiters",
-                 "registered")
+                 "registered", "handler", "handler_unmask")
 
     def __init__(self, handle: "Handle", loop: asyncio.AbstractEventLoop
                  ) -> None:
@@ -43,6 +49,8 @@ class _Watch:
         self.fd = handle.fileno()
         self.waiters: "Set[asyncio.Future[object]]" = set()
         self.registered = False
+        self.handler: Optional[Callable[[int], Any]] = None
+        self.handler_unmask = True
 
     def add(self, fut: "asyncio.Future[object]") -> None:
         """Wake ``fut`` at the next readiness event."""
@@ -60,6 +68,9 @@ class _Watch:
 
     def _on_readable(self, _batch: "Callable[[_c.HandleBox, int], List[int]]"
                      = _c.evtchnx_pending_batch) -> None:
+        if self.handler is not None:
+            self._dispatch()
+            return
         try:
             ports = _batch(self.box, _BATCH)
             self.backlog.extend(ports)
@@ -81,6 +92,86 @@ class _Watch:
                 fut.set_result(None)
         waiters.clear()
 
+    def set_handler(self, handler: Callable[[int], Any], unmask: bool
+                    ) -> None:
+        """Call ``handler(port)`` for every event from now on."""
+        self.handler = handler
+        self.handler_unmask = unmask
+        self.handle._handler = self
+        if not self.registered:
+            self.loop.add_reader(self.fd, self._on_readable)
+            self.registered = True
+        if self.backlog:
+            # Ports already taken from the library do not make the fd
+            # readable: hand them over from the loop, as events.
+            self.loop.call_soon(self._dispatch_backlog)
+
+    def clear_handler(self) -> None:
+        """Stop calling the handler and drop the reader."""
+        self.handler = None
+        if self.handle._handler is self:
+            self.handle._handler = None
+        self.unregister()
+
+    def _dispatch_backlog(self) -> None:
+        if self.handler is not None and self.backlog:
+            self._dispatch()
+
+    def _dispatch(self, _batch: "Callable[[_c.HandleBox, int], List[int]]"
+                  = _c.evtchnx_pending_batch,
+                  _unmask: "Callable[[_c.HandleBox, int], object]"
+                  = _c.evtchnx_unmask) -> None:
+        """Call the handler for every port pending now.
+
+        Ports go through the handle's backlog, so that whatever the handler
+        does (removes itself, raises SystemExit, closes the handle) the
+        ports not yet handed over stay queued in the handle."""
+        box = self.box
+        backlog = self.backlog
+        handler = self.handler
+        if handler is None:
+            return
+        while True:
+            if not backlog:
+                try:
+                    ports = _batch(box, _BATCH)
+                except Exception as e:  # EIO, ...: stop, do not spin
+                    self.clear_handler()
+                    self.loop.call_exception_handler({
+                        "message": "evtchnx: taking pending ports failed; "
+                                   "event handler removed",
+                        "exception": e, "handle": self.handle})
+                    return
+                if not ports:
+                    return
+                backlog.extend(ports)
+                last = len(ports) < _BATCH
+            else:
+                last = False
+            while backlog:
+                port = backlog.popleft()
+                try:
+                    handler(port)
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as e:
+                    self.loop.call_exception_handler({
+                        "message": "evtchnx: exception in the event handler "
+                                   f"of port {port}",
+                        "exception": e, "handle": self.handle,
+                        "port": port})
+                finally:
+                    if self.handler_unmask and not box.closed:
+                        try:
+                            _unmask(box, port)
+                        except OSError as e:
+                            if e.errno != _errno.ENOTCONN:
+                                raise
+                if self.handler is not handler or box.closed:
+                    return  # removed, replaced or closed by the handler
+            if last:
+                return
+
     def fail(self, exc: BaseException) -> None:
         """Raise ``exc`` in every waiting task."""
         for fut in self.waiters:
@@ -97,6 +188,7 @@ def _expire(fut: "asyncio.Future[object]") -> None:
 def new_watch(h: "Handle", loop: asyncio.AbstractEventLoop) -> _Watch:
     """The watch of ``h`` in ``loop`` (the handle must be open)."""
     h._box_open()
+    no_handler(h)
     for old in [lp for lp in h._watches if lp.is_closed()]:
         del h._watches[old]
     watch = h._watches[loop] = _Watch(h, loop)
@@ -128,9 +220,49 @@ async def wait_timeout(h: "Handle", loop: asyncio.AbstractEventLoop,
     return backlog.popleft()
 
 
+def no_handler(h: "Handle") -> None:
+    """Refuse to wait on a handle whose events go to a handler."""
+    if h._handler is not None:
+        raise RuntimeError("the handle's events go to its event handler "
+                           "(remove_event_handler() first)")
+
+
+def add_handler(h: "Handle", handler: Callable[[int], Any], unmask: bool,
+                loop: Optional[asyncio.AbstractEventLoop]) -> None:
+    """:meth:`evtchnx.Handle.add_event_handler`."""
+    if not callable(handler):
+        raise TypeError("handler must be callable")
+    h._box_open()
+    if loop is None:
+        loop = get_running_loop()
+    if h._handler is not None:
+        raise RuntimeError("the handle has an event handler already")
+    for lp, w in list(h._watches.items()):
+        if w.waiters:
+            raise RuntimeError("tasks are waiting on the handle "
+                               "(wait_async() or events())")
+        if lp.is_closed():
+            del h._watches[lp]
+    watch = h._watches.get(loop)
+    if watch is None:
+        watch = h._watches[loop] = _Watch(h, loop)
+    watch.set_handler(handler, unmask)
+
+
+def remove_handler(h: "Handle") -> bool:
+    """:meth:`evtchnx.Handle.remove_event_handler`."""
+    watch = h._handler
+    if watch is None:
+        return False
+    watch.clear_handler()
+    return True
+
+
 def close_watches(h: "Handle") -> None:
     """Before ``h`` closes: drop its readers and fail its waiters."""
+    h._handler = None
     for watch in list(h._watches.values()):
+        watch.handler = None
         watch.unregister()
         watch.fail(ValueError("handle is closed"))
     h._watches.clear()

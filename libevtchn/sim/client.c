@@ -588,27 +588,50 @@ static bool any_deliverable(struct sim *s)
 	return false;
 }
 
+static unsigned int claim_kicks(struct sim *s)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->nrx; i++)
+		n += e2l_claim_kick(s->rx[i]->map);
+	return n;
+}
+
 /*
  * Drain the doorbell and let senders kick again; afterwards the caller must
- * look for deliverable ports once more.  A sender sets its bit, claims the
- * kick, then writes the doorbell: when a kick was claimed but its write has
- * not landed yet, wait a little for it, or the fd would turn readable after
- * we looked, with nothing left to deliver.
+ * look for deliverable ports once more.
+ *
+ * A sender sets its bit, claims the kick (kicked 0->1), then writes one unit
+ * to the doorbell.  Two rules keep the fd exact without losing a wake-up:
+ * every kick we take back (kicked 1->0) must have its write consumed here,
+ * or the write would land later and leave the fd readable with nothing to
+ * deliver; and every write consumed here must belong to a kick we took
+ * back, or a set kicked flag with no write behind it would keep senders
+ * from ever writing again.  So read first, then take the kicks back, and
+ * reconcile the two counts.
  */
 static void quiet_doorbell(struct sim *s)
 {
-	uint64_t expected = s->self_kicks, got = 0;
+	uint64_t claimed = s->self_kicks, got = 0;
 	eventfd_t v;
 
 	s->self_kicks = 0;
-	for (unsigned int i = 0; i < s->nrx; i++)
-		expected += e2l_claim_kick(s->rx[i]->map);
-	for (int spin = 0;; spin++) {
+	if (eventfd_read(s->doorbell, &v) == 0)
+		got += v;
+	claimed += claim_kicks(s);
+	for (int spin = 0; got != claimed && spin < QUIET_SPINS; spin++) {
+		if (got > claimed) {
+			/* Writes of kicks made after we took them back. */
+			unsigned int more = claim_kicks(s);
+
+			if (!more)
+				break; /* writes nobody claims: the lab server's */
+			claimed += more;
+			continue;
+		}
+		sched_yield(); /* a sender between its kick and its write */
 		if (eventfd_read(s->doorbell, &v) == 0)
 			got += v;
-		if (got >= expected || spin == QUIET_SPINS)
-			break; /* a sender stopped mid-send: its write comes later */
-		sched_yield();
 	}
 }
 

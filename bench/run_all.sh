@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# run_all.sh - run every evtchnx benchmark and print a compact report.
+#
+#   sh bench/run_all.sh BUILD/bench
+#
+# BUILD/bench holds the benchmark programs (rtt, burst).  Extra arguments
+# per program come from the environment, separated by spaces:
+#   RTT_ARGS="-n 50000 -r 7" BURST_ARGS="-n 8000000" sh bench/run_all.sh BUILD/bench
+#
+# The report compares each figure with its target from the design and says
+# PASS or MISS.  It is a report, not a test: the exit status is 0 when every
+# program ran to the end (whatever the figures), 1 when one failed.
+set -u
+
+bindir=${1:-.}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/evtchnx-bench.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "== evtchnx benchmarks =="
+echo "machine: $(uname -srm), nproc $(nproc), build type ${BENCH_BUILD_TYPE:-unknown}"
+case ${BENCH_BUILD_TYPE:-unknown} in
+Release|RelWithDebInfo|MinSizeRel|unknown) ;;
+*) echo "warning: build type '${BENCH_BUILD_TYPE}' is not optimised; figures are not representative" ;;
+esac
+if [ -r /proc/loadavg ]; then
+	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
+
+failed=0
+# run NAME ARGS...: run one program, show its output, keep it for the report.
+run() {
+	name=$1
+	shift
+	prog="$bindir/$name"
+	echo
+	echo "-- $name $*"
+	if [ ! -x "$prog" ]; then
+		echo "$name: $prog not found (build the 'bench' target first)"
+		failed=1
+		return
+	fi
+	# Each program has its own watchdog (-t, 300 s by default); timeout(1)
+	# is only a backstop.
+	{ timeout -k 10 900 "$prog" "$@" 2>&1; echo $? >"$tmp/$name.rc"; } |
+		tee "$tmp/$name.out"
+	rc=$(cat "$tmp/$name.rc" 2>/dev/null || echo 1)
+	if [ "$rc" != 0 ]; then
+		echo "$name: FAILED (exit status $rc)"
+		echo "$name FAILED (exit status $rc)" >>"$tmp/failures"
+		failed=1
+	fi
+}
+
+# shellcheck disable=SC2086 # the *_ARGS are split on purpose
+run rtt ${RTT_ARGS:-}
+# shellcheck disable=SC2086
+run burst ${BURST_ARGS:-}
+
+echo
+echo "== report: medians of rounds, targets from the design (a report, not a test) =="
+for name in rtt burst; do
+	[ -f "$tmp/$name.out" ] || continue
+	grep -E '^(rtt|burst|memory|ratio) ' "$tmp/$name.out" | grep -v '^burst note'
+done
+[ -f "$tmp/failures" ] && cat "$tmp/failures"
+pass=$(cat "$tmp"/*.out 2>/dev/null | grep -c '^ratio .* PASS$')
+miss=$(cat "$tmp"/*.out 2>/dev/null | grep -c '^ratio .* MISS$')
+echo "targets: $pass PASS, $miss MISS"
+exit $failed

@@ -47,15 +47,19 @@ struct cport {
 	struct tx_target *tx;
 };
 
-/* How often quiet_doorbell() looks for a doorbell write still on its way. */
+/* How often the doorbell is read again for a write still on its way. */
 #define QUIET_SPINS 64
+/* How often pending() looks again for events raised while it quieted. */
+#define QUIET_ROUNDS 8
 
 struct sim {
 	int sock;
 	bool private_lab;
 	bool orphaned;
 	bool broken;
-	uint64_t self_kicks; /* own doorbell writes since it was last quieted */
+	/* Doorbell units owed: kicks taken back and own writes, less the
+	 * units read (see quiet_doorbell()). */
+	int64_t doorbell_debt;
 	uint32_t id;
 	uint16_t domid;
 	int doorbell;
@@ -124,7 +128,7 @@ static void *map_fd(int fd, size_t size)
 static void kick_self(struct sim *s)
 {
 	if (eventfd_write(s->doorbell, 1) == 0)
-		s->self_kicks++;
+		s->doorbell_debt++;
 }
 
 /* ---- inboxes we receive on ------------------------------------------------- */
@@ -598,50 +602,76 @@ static unsigned int claim_kicks(struct sim *s)
 }
 
 /*
- * Drain the doorbell and let senders kick again; afterwards the caller must
- * look for deliverable ports once more.
- *
- * A sender sets its bit, claims the kick (kicked 0->1), then writes one unit
- * to the doorbell.  Two rules keep the fd exact without losing a wake-up:
- * every kick we take back (kicked 1->0) must have its write consumed here,
- * or the write would land later and leave the fd readable with nothing to
- * deliver; and every write consumed here must belong to a kick we took
- * back, or a set kicked flag with no write behind it would keep senders
- * from ever writing again.  So read first, then take the kicks back, and
- * reconcile the two counts.
+ * The doorbell protocol.  A sender sets its bit, takes the kick (kicked
+ * 0->1), then writes one unit to the doorbell.  The receiver drains the
+ * doorbell, takes the kicks back (1->0) and looks for ports once more.  To
+ * keep the fd exact without losing a wake-up, the units read must match the
+ * kicks taken back: a write still on its way for a kick we took back would
+ * leave the fd readable with nothing to deliver, and a unit read for a kick
+ * still set would keep senders from ever writing again.  doorbell_debt
+ * counts the difference.
  */
-static void quiet_doorbell(struct sim *s)
+static void drain_doorbell(struct sim *s)
 {
-	uint64_t claimed = s->self_kicks, got = 0;
 	eventfd_t v;
 
-	s->self_kicks = 0;
 	if (eventfd_read(s->doorbell, &v) == 0)
-		got += v;
-	claimed += claim_kicks(s);
-	for (int spin = 0; got != claimed && spin < QUIET_SPINS; spin++) {
-		if (got > claimed) {
-			/* Writes of kicks made after we took them back. */
+		s->doorbell_debt -= (int64_t)v;
+	s->doorbell_debt += claim_kicks(s);
+}
+
+/* Nothing is deliverable: balance the debt.  Returns true when a kick made
+ * since was taken back, so the caller must look for ports again. */
+static bool settle_doorbell(struct sim *s)
+{
+	eventfd_t v;
+
+	for (int spin = 0; spin < QUIET_SPINS; spin++) {
+		if (s->doorbell_debt == 0)
+			return false;
+		if (s->doorbell_debt < 0) {
 			unsigned int more = claim_kicks(s);
 
-			if (!more)
-				break; /* writes nobody claims: the lab server's */
-			claimed += more;
-			continue;
+			if (!more) { /* units the lab server wrote itself */
+				s->doorbell_debt = 0;
+				return false;
+			}
+			s->doorbell_debt += more;
+			return true;
 		}
 		sched_yield(); /* a sender between its kick and its write */
 		if (eventfd_read(s->doorbell, &v) == 0)
-			got += v;
+			s->doorbell_debt -= (int64_t)v;
 	}
+	return false; /* the sender stopped mid-send: its write comes later */
 }
 
-/* The fd must not stay readable for an event that went away with its port:
- * quiet the doorbell and ring it again only if something is deliverable. */
+/* Make the fd readable exactly while a port is deliverable, taking up to
+ * @max ports on the way (for pending()).  Returns how many it took. */
+static unsigned int quiet_doorbell(struct sim *s, uint32_t *ports,
+				   unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (int round = 0; round < QUIET_ROUNDS; round++) {
+		drain_doorbell(s);
+		(void)sync_changes(s); /* a binding may have become honoured */
+		if (n < max)
+			n += take(s, ports + n, max - n);
+		if (any_deliverable(s)) {
+			kick_self(s);
+			break;
+		}
+		if (!settle_doorbell(s))
+			break;
+	}
+	return n;
+}
+
+/* The fd must not stay readable for an event that went away with its port. */
 static void settle(struct sim *s)
 {
-	quiet_doorbell(s);
-	if (any_deliverable(s))
-		kick_self(s);
+	(void)quiet_doorbell(s, NULL, 0);
 }
 
 static int sim_pending(struct evtchnx_handle *h, uint32_t *ports,
@@ -656,15 +686,7 @@ static int sim_pending(struct evtchnx_handle *h, uint32_t *ports,
 	n = take(s, ports, max);
 	if (n == max && any_deliverable(s))
 		return (int)n; /* more to come: the doorbell stays readable */
-	/* Keep the fd level-triggered: readable exactly while a port is
-	 * deliverable. */
-	quiet_doorbell(s);
-	r = sync_changes(s); /* a binding may have become honoured meanwhile */
-	if (r)
-		return n ? (int)n : r;
-	n += take(s, ports + n, max - n);
-	if (any_deliverable(s))
-		kick_self(s);
+	n += quiet_doorbell(s, ports + n, max - n);
 	return (int)n;
 }
 

@@ -9,52 +9,46 @@ static uint64_t deliverable(struct e2l_inbox *ib, const uint64_t *honour,
 	       honour[w];
 }
 
+/* The lowest @n set bits of @bits (all of them when it has fewer). */
+static uint64_t first_bits(uint64_t bits, unsigned int n)
+{
+	uint64_t out = 0;
+
+	while (bits && n--) {
+		out |= bits & -bits;
+		bits &= bits - 1;
+	}
+	return out;
+}
+
 unsigned int e2l_take(struct e2l_inbox *ib, const uint64_t *honour,
 		      uint32_t *ports, unsigned int max)
 {
-	uint64_t sel = atomic_load(&ib->selector);
 	unsigned int n = 0;
 
-	while (sel && n < max) {
-		unsigned int w = (unsigned int)__builtin_ctzll(sel);
-		uint64_t bits = deliverable(ib, honour, w);
+	for (unsigned int w = 0; w < E2L_WORDS && n < max; w++) {
+		uint64_t bits = deliverable(ib, honour, w), want, got;
 
-		while (bits && n < max) {
-			uint64_t bit = bits & -bits;
-
-			bits &= ~bit;
-			atomic_fetch_or(&ib->mask[w], bit);
-			if (atomic_fetch_and(&ib->pending[w], ~bit) & bit) {
-				ports[n++] = w * 64u + (uint32_t)__builtin_ctzll(bit);
-				continue;
-			}
-			/* Cleared meanwhile (port freed): undo the mask. */
-			atomic_fetch_and(&ib->mask[w], ~bit);
-		}
-		if (bits)
-			break; /* max reached with more left in this word */
-		/* Word drained: clear its selector bit, then look again, since a
-		 * sender may have set a bit before we cleared the selector. */
-		atomic_fetch_and(&ib->selector, ~(1ull << w));
-		if (deliverable(ib, honour, w)) {
-			atomic_fetch_or(&ib->selector, 1ull << w);
-			continue; /* same word again */
-		}
-		sel &= ~(1ull << w);
+		if (!bits)
+			continue;
+		/* Take up to max - n of them at once: mask first, so that a send
+		 * racing us latches instead of raising. */
+		want = first_bits(bits, max - n);
+		atomic_fetch_or(&ib->mask[w], want);
+		got = atomic_fetch_and(&ib->pending[w], ~want) & want;
+		/* Bits cleared meanwhile (port freed): undo their mask. */
+		if (want & ~got)
+			atomic_fetch_and(&ib->mask[w], ~(want & ~got));
+		for (; got; got &= got - 1)
+			ports[n++] = w * 64u + (uint32_t)__builtin_ctzll(got);
 	}
 	return n;
 }
 
 bool e2l_any_deliverable(struct e2l_inbox *ib, const uint64_t *honour)
 {
-	uint64_t sel = atomic_load(&ib->selector);
-
-	while (sel) {
-		unsigned int w = (unsigned int)__builtin_ctzll(sel);
-
+	for (unsigned int w = 0; w < E2L_WORDS; w++)
 		if (deliverable(ib, honour, w))
 			return true;
-		sel &= ~(1ull << w);
-	}
 	return false;
 }

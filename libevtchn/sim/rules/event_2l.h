@@ -5,11 +5,12 @@
  * An inbox holds the pending and mask bits of the ports one receiving
  * handle has bound to one peer domain (or to the hypervisor, for VIRQs).
  * The receiver and every sender of that peer domain map it.  The rules are
- * Xen's: a send sets the port's pending bit; only when the bit went 0->1 and
- * the port is not masked does it set the selector bit of the port's word,
- * and only when the receiver had not been kicked yet does the sender write
- * the receiver's doorbell.  A masked port latches its pending bit; unmasking
- * it re-raises the event.
+ * Xen's: a send sets the port's pending bit; only when the bit went 0->1, the
+ * port is not masked and the receiver had not been kicked yet does the
+ * sender write the receiver's doorbell.  A masked port latches its pending
+ * bit; unmasking it re-raises the event.  Xen's per-vCPU selector word is
+ * left out: the receiver looks at all 64 pending words (a few cache lines),
+ * which spares senders a write to a line every port shares.
  *
  * The receiver keeps, beside each inbox, a private bitmap of the ports it
  * honours in that inbox (those whose bits live there), so a peer can only
@@ -32,13 +33,11 @@
 struct e2l_inbox {
 	_Atomic uint64_t pending[E2L_WORDS];
 	_Atomic uint64_t mask[E2L_WORDS];
-	_Atomic uint64_t selector; /* bit w: word w may hold deliverable bits */
-	_Atomic uint32_t kicked;   /* the doorbell was written, not yet drained */
+	_Atomic uint32_t kicked; /* the doorbell was written, not yet drained */
 };
 
 _Static_assert(sizeof(struct e2l_inbox) <= E2L_INBOX_SIZE,
 	       "an inbox fits in one page");
-_Static_assert(E2L_WORDS <= 64, "one selector word covers every word");
 
 static inline unsigned int e2l_word(uint32_t port) { return port / 64u; }
 static inline uint64_t e2l_bit(uint32_t port) { return 1ull << (port % 64u); }
@@ -54,9 +53,13 @@ static inline bool e2l_raise(struct e2l_inbox *ib, uint32_t port)
 
 	if (atomic_fetch_or(&ib->pending[w], bit) & bit)
 		return false; /* already pending: events coalesce */
+	/* Already kicked: the receiver has yet to take the kick back, and it
+	 * looks at every pending word after doing so.  Looking before writing
+	 * keeps a burst from bouncing the shared lines. */
+	if (atomic_load(&ib->kicked))
+		return false;
 	if (atomic_load(&ib->mask[w]) & bit)
 		return false; /* masked: latched until unmask */
-	atomic_fetch_or(&ib->selector, 1ull << w);
 	return atomic_exchange(&ib->kicked, 1) == 0;
 }
 
@@ -83,10 +86,7 @@ static inline bool e2l_unmask(struct e2l_inbox *ib, uint32_t port)
 
 	if (!(atomic_fetch_and(&ib->mask[w], ~bit) & bit))
 		return false; /* was not masked: nothing was held back */
-	if (!(atomic_load(&ib->pending[w]) & bit))
-		return false;
-	atomic_fetch_or(&ib->selector, 1ull << w);
-	return true;
+	return atomic_load(&ib->pending[w]) & bit;
 }
 
 /*
@@ -99,10 +99,7 @@ static inline bool e2l_recheck(struct e2l_inbox *ib, uint32_t port)
 	unsigned int w = e2l_word(port);
 	uint64_t bit = e2l_bit(port);
 
-	if (!(atomic_load(&ib->pending[w]) & ~atomic_load(&ib->mask[w]) & bit))
-		return false;
-	atomic_fetch_or(&ib->selector, 1ull << w);
-	return true;
+	return atomic_load(&ib->pending[w]) & ~atomic_load(&ib->mask[w]) & bit;
 }
 
 /*

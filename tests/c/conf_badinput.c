@@ -7,7 +7,6 @@
  */
 #include "harness.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,39 +68,6 @@ static bool one_of(int r, const int *ok, size_t n)
 			h_fail(__FILE__, __LINE__, "%s -> %d (%s): not a documented result", \
 			       (call), (r), evtchnx_strerror(r));              \
 	} while (0)
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* The descriptor count once it stops moving (a lab server thread in this
- * process may release a departed client's descriptors a moment after
- * evtchnx_close() returned), or once it reaches @target. */
-static int settled_fds(int target)
-{
-	uint64_t end = h_now_ms() + 5000;
-	int n = count_fds(), same = 0;
-
-	while (n != target && same < 10 && h_now_ms() < end) {
-		int m;
-
-		h_sleep_ms(20);
-		m = count_fds();
-		same = m == n ? same + 1 : 0;
-		n = m;
-	}
-	return n;
-}
 
 CASE(huge_ports_on_own_port_ops)
 {
@@ -520,14 +486,14 @@ CASE(many_failed_calls_leak_nothing)
 	struct evtchnx_status st;
 	int before, after, p;
 
-	before = settled_fds(-1);
+	before = h_settled_fds(-1);
 	for (int i = 0; i < 5000; i++) {
 		CHECK_ERR(evtchnx_send(h, 0), EINVAL);
 		CHECK_ERR(evtchnx_bind_interdomain(h, 77, 1), ESRCH);
 		CHECK_ERR(h_status(h, SELF, 0xFFFFFFFFu, &st), EINVAL);
 		CHECK_ERR(evtchnx_alloc_unbound(h, 0x10000, 0), EINVAL);
 	}
-	after = settled_fds(before);
+	after = h_settled_fds(before);
 	CHECK_EQ(after, before);
 	p = CHECK_OK(evtchnx_alloc_unbound(h, SELF, 0));
 	if (h_fresh_domains())

@@ -5,7 +5,6 @@
  */
 #include "harness.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,39 +34,6 @@ static void env_restore(struct saved_env *s)
 		unsetenv(s->name);
 	}
 	s->value = NULL;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* The descriptor count once it stops moving (a lab server thread in this
- * process may release a departed client's descriptors a moment after
- * evtchnx_close() returned), or once it reaches @target. */
-static int settled_fds(int target)
-{
-	uint64_t end = h_now_ms() + 5000;
-	int n = count_fds(), same = 0;
-
-	while (n != target && same < 10 && h_now_ms() < end) {
-		int m;
-
-		h_sleep_ms(20);
-		m = count_fds();
-		same = m == n ? same + 1 : 0;
-		n = m;
-	}
-	return n;
 }
 
 CASE(open_close_basic)
@@ -467,7 +433,7 @@ CASE(open_close_does_not_leak_fds)
 	(void)keep;
 	/* Warm up whatever the library sets up once. */
 	close_h(open_dom(1));
-	before = settled_fds(-1);
+	before = h_settled_fds(-1);
 	for (int i = 0; i < 50; i++) {
 		struct evtchnx_handle *h = open_dom(1 + (uint32_t)(i % 3));
 		uint32_t p = (uint32_t)CHECK_OK(evtchnx_alloc_unbound(h, SELF, 0));
@@ -475,7 +441,7 @@ CASE(open_close_does_not_leak_fds)
 		CHECK(p >= 1);
 		close_h(h);
 	}
-	after = settled_fds(before);
+	after = h_settled_fds(before);
 	CHECK_EQ(after, before);
 }
 

@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <poll.h>
@@ -1110,4 +1111,34 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	return 0;
+}
+
+int h_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	CHECK(d != NULL);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int h_settled_fds(int target)
+{
+	uint64_t end = h_now_ms() + 5000;
+	int n = h_count_fds(), same = 0;
+
+	while (n != target && same < 10 && h_now_ms() < end) {
+		int m;
+
+		h_sleep_ms(20);
+		m = h_count_fds();
+		same = m == n ? same + 1 : 0;
+		n = m;
+	}
+	return n;
 }

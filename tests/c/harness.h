@@ -90,6 +90,13 @@ uint32_t h_port_limit(void);
  * the sim (sends are synchronous), a bound on xen. */
 int h_settle_ms(void);
 
+/* Open descriptors of this process. */
+int h_count_fds(void);
+/* The descriptor count once it stops moving (a lab server thread in this
+ * process may release a departed client's descriptors a moment after
+ * evtchnx_close() returned), or once it reaches @target. */
+int h_settled_fds(int target);
+
 /* ---- handles (tracked: closed when the case ends) --------------------------- */
 
 /* Open a handle on the current target as @domid; fail the case on error. */

@@ -475,7 +475,7 @@ int cmd_status(int argc, char **argv)
 	if (nports) {
 		for (int i = optind; i < argc; i++) {
 			struct evtchnx_status st = { .sz = sizeof(st) };
-			unsigned long port;
+			unsigned long port = 0;
 			int r;
 
 			cli_parse_ulong(argv[i], UINT32_MAX, &port);

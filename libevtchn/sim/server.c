@@ -107,8 +107,8 @@ static struct srv_inbox *find_inbox(struct client *c, uint16_t home)
 static struct srv_inbox *get_inbox(struct client *c, uint16_t home, int *err)
 {
 	struct srv_inbox *ib = find_inbox(c, home), *grown;
-	void *map;
-	int fd;
+	void *map = NULL;
+	int fd = -1;
 
 	if (ib)
 		return ib;

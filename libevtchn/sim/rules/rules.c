@@ -706,33 +706,6 @@ unsigned int rules_domain_count(const struct rules_lab *lab)
 
 /* ---- rules on one port record ------------------------------------------- */
 
-int rules_check_own_port(const struct rules_port *p, uint32_t port,
-			 uint32_t owner)
-{
-	if (port == 0 || port >= RULES_MAX_PORTS)
-		return -EINVAL;
-	if (!p || p->state == RULES_FREE || p->state == RULES_RESERVED ||
-	    !p->owner || p->owner != owner)
-		return -ENOTCONN;
-	return 0;
-}
-
-int rules_send_action(const struct rules_port *p)
-{
-	if (!p)
-		return -EINVAL;
-	switch (p->state) {
-	case RULES_UNBOUND:
-		return RULES_SEND_DROP;
-	case RULES_INTERDOMAIN:
-		return RULES_SEND_REMOTE;
-	case RULES_IPI:
-		return RULES_SEND_SELF;
-	default:
-		return -EINVAL;
-	}
-}
-
 uint16_t rules_home(const struct rules_port *p, uint16_t own_domid)
 {
 	if (!p)

@@ -23,6 +23,7 @@
 #ifndef EVTCHNX_SIM_RULES_H
 #define EVTCHNX_SIM_RULES_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -148,9 +149,17 @@ unsigned int rules_domain_count(const struct rules_lab *lab);
 
 /* The evtchnx contract for send/unbind/unmask/is_pending: -EINVAL for port 0
  * or port >= RULES_MAX_PORTS; -ENOTCONN when @p is NULL, free, or not owned
- * by handle @owner; else 0. */
-int rules_check_own_port(const struct rules_port *p, uint32_t port,
-			 uint32_t owner);
+ * by handle @owner; else 0.  (Inline: it is on the send path.) */
+static inline int rules_check_own_port(const struct rules_port *p,
+				       uint32_t port, uint32_t owner)
+{
+	if (port == 0 || port >= RULES_MAX_PORTS)
+		return -EINVAL;
+	if (!p || p->state == RULES_FREE || p->state == RULES_RESERVED ||
+	    !p->owner || p->owner != owner)
+		return -ENOTCONN;
+	return 0;
+}
 
 enum rules_send_action {
 	RULES_SEND_DROP = 0,   /* UNBOUND: return 0, the event is lost */
@@ -159,7 +168,21 @@ enum rules_send_action {
 };
 /* What evtchnx_send() does on an owned port: an action, or -EINVAL (VIRQ and
  * every other state). */
-int rules_send_action(const struct rules_port *p);
+static inline int rules_send_action(const struct rules_port *p)
+{
+	if (!p)
+		return -EINVAL;
+	switch (p->state) {
+	case RULES_UNBOUND:
+		return RULES_SEND_DROP;
+	case RULES_INTERDOMAIN:
+		return RULES_SEND_REMOTE;
+	case RULES_IPI:
+		return RULES_SEND_SELF;
+	default:
+		return -EINVAL;
+	}
+}
 
 /* The peer whose inbox holds an owned port's bits: remote_dom for UNBOUND
  * and INTERDOMAIN, RULES_DOMID_XEN for VIRQ, @own_domid for IPI.  A receiver

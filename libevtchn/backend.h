@@ -14,7 +14,7 @@
 #ifndef EVTCHNX_BACKEND_H
 #define EVTCHNX_BACKEND_H
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -64,7 +64,8 @@ struct evtchnx_backend_ops {
 struct evtchnx_handle {
 	const struct evtchnx_backend_ops *ops;
 	void *priv;            /* the backend's state */
-	pthread_mutex_t lock;  /* held around every op */
+	_Atomic int lock;      /* held around every op (core.c: 0 free, 1 held,
+				* 2 held with waiters) */
 	unsigned long fork_gen; /* evtchnx_fork_generation() at open */
 	int fd;                /* what evtchnx_fd() returns */
 	uint32_t domid;        /* what evtchnx_domid() returns */

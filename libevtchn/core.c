@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +54,31 @@ static int fail(int err)
 	return err;
 }
 
+/*
+ * The handle lock: a futex word (0 free, 1 held, 2 held with waiters), the
+ * classic three-state mutex.  It is taken around every call, so it is kept
+ * to one atomic operation each way when nobody waits.
+ */
+static void lock_handle(_Atomic int *l)
+{
+	int c = 0;
+
+	if (atomic_compare_exchange_strong(l, &c, 1))
+		return;
+	if (c != 2)
+		c = atomic_exchange(l, 2);
+	while (c != 0) {
+		syscall(SYS_futex, l, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		c = atomic_exchange(l, 2);
+	}
+}
+
+static void unlock_handle(_Atomic int *l)
+{
+	if (atomic_exchange(l, 0) == 2)
+		syscall(SYS_futex, l, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 /* Check @h and take its lock; on failure returns a negative errno. */
 static int enter(struct evtchnx_handle *h)
 {
@@ -59,13 +86,13 @@ static int enter(struct evtchnx_handle *h)
 		return -EINVAL;
 	if (h->fork_gen != fork_gen)
 		return -EBADF;
-	pthread_mutex_lock(&h->lock);
+	lock_handle(&h->lock);
 	return 0;
 }
 
 static int leave(struct evtchnx_handle *h, int r)
 {
-	pthread_mutex_unlock(&h->lock);
+	unlock_handle(&h->lock);
 	return fail(r);
 }
 
@@ -152,10 +179,8 @@ evtchnx_open(const char *target, const struct evtchnx_open_opts *opts)
 	h->ops = ops;
 	h->fd = -1;
 	h->fork_gen = fork_gen;
-	pthread_mutex_init(&h->lock, NULL);
 	err = ops->open(h, arg, &o);
 	if (err) {
-		pthread_mutex_destroy(&h->lock);
 		free(h);
 		goto fail;
 	}
@@ -174,8 +199,6 @@ EVTCHNX_API void evtchnx_close(struct evtchnx_handle *h)
 		return;
 	inherited = h->fork_gen != fork_gen;
 	h->ops->close(h, inherited);
-	if (!inherited) /* a child must not touch a lock another thread held */
-		pthread_mutex_destroy(&h->lock);
 	free(h);
 	errno = saved;
 }

@@ -309,16 +309,10 @@ static int apply(struct sim *s, const struct proto_rec *r, bool lazy)
 	return 0;
 }
 
-static int sync_changes(struct sim *s)
+static int sync_from_lab(struct sim *s, uint32_t seq)
 {
-	uint32_t seq;
 	int r;
 
-	if (s->broken)
-		return -EIO;
-	seq = atomic_load_explicit(&s->ctl->seq, memory_order_acquire);
-	if (seq == s->synced_seq)
-		return 0;
 	do {
 		r = request(s, PROTO_SYNC, 0, 0, &s->rep, NULL, 0);
 		if (r < 0)
@@ -328,6 +322,17 @@ static int sync_changes(struct sim *s)
 	} while (s->rep.flags & PROTO_F_MORE);
 	s->synced_seq = seq;
 	return 0;
+}
+
+/* Every call starts with this: one load, unless the lab changed our ports. */
+static inline int sync_changes(struct sim *s)
+{
+	uint32_t seq;
+
+	if (s->broken)
+		return -EIO;
+	seq = atomic_load_explicit(&s->ctl->seq, memory_order_acquire);
+	return seq == s->synced_seq ? 0 : sync_from_lab(s, seq);
 }
 
 /* Every operation starts here: learn what others changed. */
@@ -340,7 +345,7 @@ static int enter(struct sim *s)
 	return s->orphaned ? -ESRCH : 0;
 }
 
-static struct cport *own(struct sim *s, uint32_t port, int *err)
+static inline struct cport *own(struct sim *s, uint32_t port, int *err)
 {
 	struct cport *cp = port < RULES_MAX_PORTS ? &s->port[port] : NULL;
 

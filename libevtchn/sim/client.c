@@ -185,7 +185,7 @@ static void honour(struct sim *s, struct cport *cp, uint32_t port,
 	if (!rx)
 		return;
 	rx->honour[e2l_word(port)] |= e2l_bit(port);
-	if (e2l_recheck(rx->map, port))
+	if (e2l_deliverable(rx->map, port))
 		kick_self(s); /* an event that came before we knew the binding */
 }
 

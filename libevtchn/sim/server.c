@@ -177,6 +177,17 @@ static void hook_changed(void *ctx, uint32_t owner, uint32_t port)
 	announce(c);
 }
 
+/* @port of @c's domain, if @c owns it. */
+static const struct rules_port *own_port(struct lab_server *s, struct client *c,
+					 uint32_t port)
+{
+	const struct rules_port *p = rules_port_of(s->lab, c->rh.domid, port);
+
+	if (c->rh.orphaned || !p || p->owner != c->rh.id || p->state == RULES_FREE)
+		return NULL;
+	return p;
+}
+
 /*
  * A port that went away may have left the client's doorbell rung for an
  * event that is gone with it.  Do what the client does after draining its
@@ -198,12 +209,11 @@ static void settle(struct lab_server *s, struct client *c)
 	for (uint32_t port = 1; port < RULES_MAX_PORTS && !deliverable; port++) {
 		struct srv_inbox *ib;
 
-		p = rules_port_of(s->lab, c->rh.domid, port);
-		if (!p || p->owner != c->rh.id)
+		p = own_port(s, c, port);
+		if (!p)
 			continue;
 		ib = find_inbox(c, rules_home(p, c->rh.domid));
-		deliverable = ib && e2l_is_pending(ib->map, port) &&
-			      !(atomic_load(&ib->map->mask[e2l_word(port)]) & e2l_bit(port));
+		deliverable = ib && e2l_deliverable(ib->map, port);
 	}
 	if (deliverable)
 		(void)eventfd_write(c->doorbell, 1);
@@ -311,11 +321,11 @@ static void client_drop(struct lab_server *s, struct client *c)
 static void fill_rec(struct lab_server *s, struct client *c, uint32_t port,
 		     struct proto_rec *r)
 {
-	const struct rules_port *p = rules_port_of(s->lab, c->rh.domid, port);
+	const struct rules_port *p = own_port(s, c, port);
 
 	memset(r, 0, sizeof(*r));
 	r->port = port;
-	if (c->rh.orphaned || !p || p->owner != c->rh.id || p->state == RULES_FREE)
+	if (!p)
 		return;
 	r->owned = 1;
 	r->state = p->state;
@@ -350,16 +360,6 @@ static int do_sync(struct lab_server *s, struct client *c)
 		}
 	}
 	return 0;
-}
-
-static const struct rules_port *own_port(struct lab_server *s, struct client *c,
-					 uint32_t port)
-{
-	const struct rules_port *p = rules_port_of(s->lab, c->rh.domid, port);
-
-	if (c->rh.orphaned || !p || p->owner != c->rh.id || p->state == RULES_FREE)
-		return NULL;
-	return p;
 }
 
 static int do_get_inbox(struct lab_server *s, struct client *c, uint32_t port,

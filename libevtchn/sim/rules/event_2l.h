@@ -90,16 +90,16 @@ static inline bool e2l_unmask(struct e2l_inbox *ib, uint32_t port)
 }
 
 /*
- * Receiver: a port became honoured (newly bound to this inbox's peer).  A
- * bit set before the receiver knew must not be stranded: returns true when
- * it is deliverable now (the caller wakes itself).
+ * Receiver: whether @port's event is deliverable now (pending, not masked).
+ * Checked when a port becomes honoured (a bit set before the receiver knew
+ * of the binding must not be stranded) and when settling a doorbell.
  */
-static inline bool e2l_recheck(struct e2l_inbox *ib, uint32_t port)
+static inline bool e2l_deliverable(struct e2l_inbox *ib, uint32_t port)
 {
 	unsigned int w = e2l_word(port);
-	uint64_t bit = e2l_bit(port);
 
-	return atomic_load(&ib->pending[w]) & ~atomic_load(&ib->mask[w]) & bit;
+	return atomic_load(&ib->pending[w]) & ~atomic_load(&ib->mask[w]) &
+	       e2l_bit(port);
 }
 
 /*

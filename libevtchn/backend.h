@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "evtchnx.h"
 
@@ -76,5 +77,14 @@ extern const struct evtchnx_backend_ops evtchnx_xen_ops;
 
 /* Incremented in the child by a pthread_atfork() handler. */
 unsigned long evtchnx_fork_generation(void);
+
+/* CLOCK_MONOTONIC in milliseconds, for timeouts. */
+static inline int64_t evtchnx_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #endif /* EVTCHNX_BACKEND_H */

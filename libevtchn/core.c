@@ -363,17 +363,9 @@ EVTCHNX_API int evtchnx_pending(struct evtchnx_handle *h)
 	return r ? (int)port : fail(-EAGAIN);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 EVTCHNX_API int evtchnx_wait(struct evtchnx_handle *h, int timeout_ms)
 {
-	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? evtchnx_now_ms() + timeout_ms : 0;
 
 	for (;;) {
 		struct pollfd pfd;
@@ -384,7 +376,7 @@ EVTCHNX_API int evtchnx_wait(struct evtchnx_handle *h, int timeout_ms)
 		if (timeout_ms == 0)
 			return fail(-ETIMEDOUT);
 		if (timeout_ms > 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - evtchnx_now_ms();
 
 			if (left <= 0)
 				return fail(-ETIMEDOUT);
@@ -396,7 +388,7 @@ EVTCHNX_API int evtchnx_wait(struct evtchnx_handle *h, int timeout_ms)
 		r = poll(&pfd, 1, wait_ms);
 		if (r < 0)
 			return fail(errno == EINTR ? -EINTR : -errno);
-		if (r == 0 && timeout_ms > 0 && now_ms() >= deadline)
+		if (r == 0 && timeout_ms > 0 && evtchnx_now_ms() >= deadline)
 			return fail(-ETIMEDOUT);
 	}
 }

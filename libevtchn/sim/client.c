@@ -11,6 +11,7 @@
  * bit in the inbox that the port's record says holds it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,11 @@ struct cport {
 	struct tx_target *tx;
 };
 
-/* How often the doorbell is read again for a write still on its way. */
+/* How often the doorbell is read again for a write still on its way, and
+ * then how long it is waited for at most (a sender descheduled between its
+ * kick and its write, or killed there). */
 #define QUIET_SPINS 64
+#define QUIET_WAIT_MS 100
 /* How often pending() looks again for events raised while it quieted. */
 #define QUIET_ROUNDS 8
 
@@ -606,9 +610,18 @@ static unsigned int claim_kicks(struct sim *s)
 	return n;
 }
 
+static void read_doorbell(struct sim *s)
+{
+	eventfd_t v;
+
+	if (eventfd_read(s->doorbell, &v) == 0)
+		s->doorbell_debt -= (int64_t)v;
+}
+
 /*
  * The doorbell protocol.  A sender sets its bit, takes the kick (kicked
- * 0->1), then writes one unit to the doorbell.  The receiver drains the
+ * 0->1), then writes one unit to the doorbell (or gives the kick back if
+ * we took the event meanwhile, e2l_kick_taken()).  The receiver drains the
  * doorbell, takes the kicks back (1->0) and looks for ports once more.  To
  * keep the fd exact without losing a wake-up, the units read must match the
  * kicks taken back: a write still on its way for a kick we took back would
@@ -618,20 +631,21 @@ static unsigned int claim_kicks(struct sim *s)
  */
 static void drain_doorbell(struct sim *s)
 {
-	eventfd_t v;
-
-	if (eventfd_read(s->doorbell, &v) == 0)
-		s->doorbell_debt -= (int64_t)v;
+	read_doorbell(s);
 	s->doorbell_debt += claim_kicks(s);
 }
 
-/* Nothing is deliverable: balance the debt.  Returns true when a kick made
- * since was taken back, so the caller must look for ports again. */
+/*
+ * Nothing is deliverable: balance the debt.  Returns true when a kick made
+ * since was taken back, so the caller must look for ports again.  A positive
+ * debt is a sender between its kick and its write: yield to it a few times,
+ * then wait for its write (it may have been descheduled) for a bounded time.
+ */
 static bool settle_doorbell(struct sim *s)
 {
-	eventfd_t v;
+	int64_t deadline = 0;
 
-	for (int spin = 0; spin < QUIET_SPINS; spin++) {
+	for (int spin = 0;; spin++) {
 		if (s->doorbell_debt == 0)
 			return false;
 		if (s->doorbell_debt < 0) {
@@ -644,13 +658,23 @@ static bool settle_doorbell(struct sim *s)
 			s->doorbell_debt += more;
 			return true;
 		}
-		sched_yield(); /* a sender between its kick and its write */
-		if (eventfd_read(s->doorbell, &v) == 0)
-			s->doorbell_debt -= (int64_t)v;
+		if (spin < QUIET_SPINS) {
+			sched_yield();
+		} else {
+			struct pollfd pfd = { .fd = s->doorbell, .events = POLLIN };
+			int64_t left;
+
+			if (!deadline)
+				deadline = evtchnx_now_ms() + QUIET_WAIT_MS;
+			left = deadline - evtchnx_now_ms();
+			if (left <= 0)
+				break;
+			(void)poll(&pfd, 1, (int)left);
+		}
+		read_doorbell(s);
 	}
-	/* A sender stopped mid-send (its write comes later), or the lab server
-	 * read a unit while settling: start counting afresh rather than wait
-	 * again on every call. */
+	/* The sender died mid-send, or the lab server read a unit while
+	 * settling: start counting afresh rather than wait on every call. */
 	s->doorbell_debt = 0;
 	return false;
 }
@@ -663,10 +687,12 @@ static unsigned int quiet_doorbell(struct sim *s, uint32_t *ports,
 	unsigned int n = 0;
 
 	for (int round = 0; round < QUIET_ROUNDS; round++) {
-		drain_doorbell(s);
 		(void)sync_changes(s); /* a binding may have become honoured */
 		if (n < max)
 			n += take(s, ports + n, max - n);
+		/* After the take: a sender that found an event we took still
+		 * deliverable has kicked by now, or sees it taken. */
+		drain_doorbell(s);
 		if (any_deliverable(s)) {
 			kick_self(s);
 			break;

@@ -3,8 +3,8 @@
  * conf_multiprocess.c - channels between processes over a shared lab:
  * ping-pong with exact counts, peers killed with SIGKILL (also while
  * blocked in wait), eight processes around one control process, handles
- * inherited across fork(), and the lab server leaving when idle and
- * starting again on demand.
+ * inherited across fork(), an fd that stays exact while takes race sends,
+ * and the lab server leaving when idle and starting again on demand.
  *
  * Every case runs in the shared lab h_shared_target(), also when the
  * target is "sim" (a private lab cannot span processes).  Children report
@@ -395,6 +395,66 @@ CASE(eight_processes_with_control)
 	/* Every child is gone: its end was closed, ours is UNBOUND. */
 	for (int i = 0; i < NPROC; i++)
 		WAIT_UNBOUND(c, p[i], h_dom(10 + i));
+}
+
+/*
+ * The receiver takes each event while the sender's send() may still be on
+ * its way (between setting the bit and writing the doorbell).  Once the
+ * send has returned, the fd must not stay readable for the event taken.
+ */
+CASE(fd_exact_when_taking_races_the_send)
+{
+	/* Fewer rounds on real Xen: it checks delivery only (is_xen() has no
+	 * exact fd to check), and an emulated machine is slow. */
+	const int rounds = h_is_xen() ? 50 : 2000;
+	struct evtchnx_handle *a;
+	struct h_link l;
+	uint32_t da;
+	pid_t pid;
+	int p, q;
+
+	a = open_shared(h_dom(1));
+	da = (uint32_t)evtchnx_domid(a);
+	p = CHECK_OK(evtchnx_alloc_unbound(a, SELF, h_dom(2)));
+	h_link_init(&l);
+	pid = h_fork();
+	if (pid == 0) {
+		struct evtchnx_handle *b;
+
+		h_link_child(&l);
+		b = open_shared(h_dom(2));
+		q = CHECK_OK(evtchnx_bind_interdomain(b, da, p));
+		h_link_put(&l, q);
+		for (int r = 0; r < rounds; r++) {
+			h_link_get(&l, LINK_MS);
+			CHECK_OK(evtchnx_send(b, q));
+			h_link_put(&l, r);
+		}
+		evtchnx_close(b);
+		h_child_exit(0);
+	}
+	h_link_parent(&l);
+	q = h_link_get(&l, LINK_MS);
+	CHECK_INTERDOMAIN(a, SELF, p, h_dom(2), q);
+	for (int r = 0; r < rounds; r++) {
+		uint64_t end = h_now_ms() + EVENT_MS;
+		int got;
+
+		h_link_put(&l, 1);
+		/* Take it as soon as the bit shows, not after the wake-up. */
+		while ((got = evtchnx_pending(a)) == -EAGAIN && h_now_ms() < end)
+			;
+		CHECK_EQ(got, p);
+		CHECK_EQ(h_link_get(&l, LINK_MS), r);
+		if (!h_exact_delivery()) {
+			UNMASK(a, p);
+			continue;
+		}
+		EXPECT_NONE(a);
+		CHECK_OK(evtchnx_unmask(a, p));
+		EXPECT_NONE(a);
+	}
+	CHECK_EQ(h_wait_child(pid, LINK_MS), 0);
 }
 
 CASE(inherited_handle_ebadf_and_close_in_child)

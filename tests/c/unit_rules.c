@@ -10,29 +10,7 @@
 #include <string.h>
 
 #include "rules.h"
-
-/* ---- a minimal test harness --------------------------------------------- */
-
-static int n_passed, n_failed, case_failed;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			printf("    %s:%d: check failed: %s\n", __FILE__,      \
-			       __LINE__, #cond);                               \
-			case_failed = 1;                                       \
-		}                                                              \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                         \
-	do {                                                                   \
-		long long a_ = (long long)(a), b_ = (long long)(b);            \
-		if (a_ != b_) {                                                \
-			printf("    %s:%d: %s == %lld, expected %s == %lld\n", \
-			       __FILE__, __LINE__, #a, a_, #b, b_);            \
-			case_failed = 1;                                       \
-		}                                                              \
-	} while (0)
+#include "unit.h"
 
 /* ---- recording hooks ---------------------------------------------------- */
 
@@ -1375,17 +1353,7 @@ static void t_no_hooks(void)
 
 /* ---- main --------------------------------------------------------------- */
 
-#define RUN(fn)                                                                \
-	do {                                                                   \
-		case_failed = 0;                                               \
-		fresh_lab();                                                   \
-		fn();                                                          \
-		printf("%s %s\n", case_failed ? "FAIL" : "ok  ", #fn);         \
-		if (case_failed)                                               \
-			n_failed++;                                            \
-		else                                                           \
-			n_passed++;                                            \
-	} while (0)
+#define RUN(fn) UNIT_RUN(fresh_lab(), fn)
 
 int main(void)
 {
@@ -1414,6 +1382,5 @@ int main(void)
 	RUN(t_no_hooks);
 	rules_lab_free(lab);
 	lab = NULL;
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed ? 1 : 0;
+	return unit_summary();
 }

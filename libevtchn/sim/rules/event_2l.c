@@ -52,3 +52,29 @@ bool e2l_any_deliverable(struct e2l_inbox *ib, const uint64_t *honour)
 			return true;
 	return false;
 }
+
+static bool any_raised(struct e2l_inbox *ib)
+{
+	for (unsigned int w = 0; w < E2L_WORDS; w++)
+		if (atomic_load(&ib->pending[w]) & ~atomic_load(&ib->mask[w]))
+			return true;
+	return false;
+}
+
+bool e2l_kick_taken(struct e2l_inbox *ib)
+{
+	for (;;) {
+		uint32_t held = 1;
+
+		if (any_raised(ib))
+			return true;
+		if (!atomic_compare_exchange_strong(&ib->kicked, &held, 0))
+			return true; /* claimed by the receiver: it waits for us */
+		/* A send that saw our kick set did not write: it is raised
+		 * now, and seen here (both sides are sequentially consistent). */
+		if (!any_raised(ib))
+			return false;
+		if (atomic_exchange(&ib->kicked, 1))
+			return false; /* another sender holds the kick for it */
+	}
+}

@@ -43,6 +43,15 @@ static inline unsigned int e2l_word(uint32_t port) { return port / 64u; }
 static inline uint64_t e2l_bit(uint32_t port) { return 1ull << (port % 64u); }
 
 /*
+ * Sender, holding the kick for an event the receiver has already taken: a
+ * doorbell write now would leave the fd readable with nothing to deliver.
+ * Gives the kick back unless the receiver has claimed it (it then counts on
+ * the write), and keeps it for any other event that found it set meanwhile
+ * and did not write.  Returns true when the caller must write the doorbell.
+ */
+bool e2l_kick_taken(struct e2l_inbox *ib);
+
+/*
  * Sender: raise @port.  Returns true when the caller must write the
  * receiver's doorbell.
  */
@@ -60,7 +69,12 @@ static inline bool e2l_raise(struct e2l_inbox *ib, uint32_t port)
 		return false;
 	if (atomic_load(&ib->mask[w]) & bit)
 		return false; /* masked: latched until unmask */
-	return atomic_exchange(&ib->kicked, 1) == 0;
+	if (atomic_exchange(&ib->kicked, 1))
+		return false;
+	if (atomic_load(&ib->pending[w]) & ~atomic_load(&ib->mask[w]) & bit)
+		return true;
+	/* The receiver took the event between our bit and our kick. */
+	return e2l_kick_taken(ib);
 }
 
 /* Clear a port's pending and mask bits (freed, or starting a new binding). */

@@ -686,19 +686,20 @@ static unsigned int quiet_doorbell(struct sim *s, uint32_t *ports,
 {
 	unsigned int n = 0;
 
-	for (int round = 0; round < QUIET_ROUNDS; round++) {
+	for (int round = 0;; round++) {
 		(void)sync_changes(s); /* a binding may have become honoured */
 		if (n < max)
 			n += take(s, ports + n, max - n);
 		/* After the take: a sender that found an event we took still
 		 * deliverable has kicked by now, or sees it taken. */
 		drain_doorbell(s);
-		if (any_deliverable(s)) {
+		if (!any_deliverable(s) && settle_doorbell(s) &&
+		    round + 1 < QUIET_ROUNDS)
+			continue; /* kicks made meanwhile: look again */
+		/* Settling may have read the unit of an event raised since. */
+		if (any_deliverable(s))
 			kick_self(s);
-			break;
-		}
-		if (!settle_doorbell(s))
-			break;
+		break;
 	}
 	return n;
 }

@@ -63,14 +63,18 @@
  *
  * Threads
  * -------
- * A handle may be used from several threads at once.  Each call takes the
- * handle's lock for the duration of the call (evtchnx_wait() drops it while
- * it sleeps): calls on one handle are serialised, and a thread that finds
- * the lock taken sleeps until it is free.  Uncontended, the lock costs one
- * atomic operation each way (a few nanoseconds; a whole evtchnx_send() on
- * the sim is about 20 ns), next to the microsecond of the system call that
- * a wake-up needs.  Closing a handle while another thread still uses it is
- * undefined, as with close(2).
+ * A handle may be used from several threads at once.  Calls on one handle
+ * are serialised (evtchnx_wait() lets other calls run while it sleeps).
+ * While only the thread that opened the handle has called it, its calls
+ * take no lock at all.  The first call from any other thread switches the
+ * handle, for good, to a lock taken around every call: that one call pays a
+ * membarrier(2) system call (a few microseconds), later calls one atomic
+ * operation each way when uncontended, and a thread that finds the lock
+ * taken sleeps until it is free.  Without membarrier(2) every handle uses
+ * the lock from the start.  A whole evtchnx_send() on the sim costs about
+ * 10 ns, next to the microsecond of the system call that a wake-up needs.
+ * Closing a handle while another thread still uses it is undefined, as with
+ * close(2).
  *
  * Fork
  * ----

@@ -5,7 +5,9 @@
  *
  * The core guarantees, before calling any op:
  *   - h is a live handle of this process (not inherited across fork);
- *   - h->lock is held (ops need no locking of their own);
+ *   - no other call on h runs at the same time: h->lock is held, or the
+ *     calling thread holds the handle's bias (ops need no locking of their
+ *     own);
  *   - every domid argument is <= 0xFFFF (others were rejected with -EINVAL);
  *   - ports/st pointers are non-NULL, max >= 1.
  * Every op returns >= 0 or a negative errno; the core sets errno.
@@ -66,7 +68,13 @@ struct evtchnx_handle {
 	const struct evtchnx_backend_ops *ops;
 	void *priv;            /* the backend's state */
 	_Atomic int lock;      /* held around every op (core.c: 0 free, 1 held,
-				* 2 held with waiters) */
+				* 2 held with waiters) unless biased */
+	uintptr_t opener;      /* the thread the bias is for (core.c) */
+	_Atomic bool shared;   /* bias revoked: every call takes the lock */
+	_Atomic bool busy;     /* the opener is in a call without the lock */
+#ifndef NDEBUG
+	_Atomic int in_call;   /* checks that calls never overlap */
+#endif
 	unsigned long fork_gen; /* evtchnx_fork_generation() at open */
 	int fd;                /* what evtchnx_fd() returns */
 	uint32_t domid;        /* what evtchnx_domid() returns */

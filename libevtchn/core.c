@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -79,20 +81,137 @@ static void unlock_handle(_Atomic int *l)
 		syscall(SYS_futex, l, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Check @h and take its lock; on failure returns a negative errno. */
-static int enter(struct evtchnx_handle *h)
+/*
+ * Biased locking.  Most handles are only ever used by the thread that opened
+ * them, and the lock's two atomic operations are a good part of a send.  So
+ * the opener's calls skip the lock until any other thread makes a call: that
+ * call revokes the bias for good.  The opener announces each call in
+ * h->busy, then looks at h->shared; the revoker sets h->shared, then has the
+ * kernel run a memory barrier on every thread of the process (membarrier),
+ * then waits for h->busy to clear.  So either the opener sees h->shared and
+ * takes the lock, or the revoker sees h->busy and waits for the call to end.
+ * The opener's side is plain loads and stores; the price is paid once, by
+ * the revoker.  Without membarrier (or under ThreadSanitizer, which cannot
+ * see it) every handle starts shared.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define BIAS_POSSIBLE 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BIAS_POSSIBLE 0
+#endif
+#endif
+#ifndef BIAS_POSSIBLE
+#define BIAS_POSSIBLE 1
+#endif
+
+/* Identifies the calling thread among the live ones. */
+static inline uintptr_t this_thread(void)
+{
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+	return (uintptr_t)__builtin_thread_pointer();
+#define HAVE_THREAD_POINTER 1
+#endif
+#endif
+#ifndef HAVE_THREAD_POINTER
+	return (uintptr_t)pthread_self();
+#endif
+}
+
+static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
+static bool membarrier_ok;
+
+static void membarrier_register(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	membarrier_ok = BIAS_POSSIBLE && cmds > 0 &&
+			(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+			syscall(SYS_membarrier,
+				MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+static void bias_to_opener(struct evtchnx_handle *h)
+{
+	pthread_once(&membarrier_once, membarrier_register);
+	h->opener = this_thread();
+	atomic_init(&h->shared, !membarrier_ok);
+	atomic_init(&h->busy, false);
+}
+
+/* A call by another thread than the opener, lock held. */
+static void revoke_bias(struct evtchnx_handle *h)
+{
+	atomic_store_explicit(&h->shared, true, memory_order_relaxed);
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0)
+		abort(); /* registered at open: cannot fail */
+	while (atomic_load_explicit(&h->busy, memory_order_acquire))
+		sched_yield();
+}
+
+static inline bool enter_biased(struct evtchnx_handle *h)
+{
+	if (atomic_load_explicit(&h->shared, memory_order_relaxed) ||
+	    h->opener != this_thread())
+		return false;
+	atomic_store_explicit(&h->busy, true, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst); /* the kernel's barrier pairs */
+	if (!atomic_load_explicit(&h->shared, memory_order_relaxed))
+		return true;
+	atomic_store_explicit(&h->busy, false, memory_order_relaxed);
+	return false;
+}
+
+#ifndef NDEBUG
+static void check_alone(struct evtchnx_handle *h, int delta)
+{
+	int was = atomic_fetch_add(&h->in_call, delta);
+
+	if (delta > 0 ? was != 0 : was != 1)
+		abort(); /* two calls on one handle overlapped */
+}
+#else
+static void check_alone(struct evtchnx_handle *h, int delta)
+{
+	(void)h;
+	(void)delta;
+}
+#endif
+
+static __attribute__((noinline)) int enter_locked(struct evtchnx_handle *h)
+{
+	lock_handle(&h->lock);
+	if (!atomic_load_explicit(&h->shared, memory_order_relaxed))
+		revoke_bias(h);
+	check_alone(h, 1);
+	return 0;
+}
+
+/*
+ * Check @h and make the call exclusive: the bias or the lock.  Returns 0
+ * (locked), 1 (biased) or a negative errno.
+ */
+static inline int enter(struct evtchnx_handle *h)
 {
 	if (!h)
 		return -EINVAL;
 	if (h->fork_gen != fork_gen)
 		return -EBADF;
-	lock_handle(&h->lock);
-	return 0;
+	if (enter_biased(h)) {
+		check_alone(h, 1);
+		return 1;
+	}
+	return enter_locked(h);
 }
 
-static int leave(struct evtchnx_handle *h, int r)
+static inline int leave(struct evtchnx_handle *h, int how, int r)
 {
-	unlock_handle(&h->lock);
+	check_alone(h, -1);
+	if (how == 1)
+		atomic_store_explicit(&h->busy, false, memory_order_release);
+	else
+		unlock_handle(&h->lock);
 	return fail(r);
 }
 
@@ -179,6 +298,7 @@ evtchnx_open(const char *target, const struct evtchnx_open_opts *opts)
 	h->ops = ops;
 	h->fd = -1;
 	h->fork_gen = fork_gen;
+	bias_to_opener(h);
 	err = ops->open(h, arg, &o);
 	if (err) {
 		free(h);
@@ -232,15 +352,16 @@ EVTCHNX_API const char *evtchnx_backend(struct evtchnx_handle *h)
 
 /* ---- dispatch --------------------------------------------------------- */
 
-/* Call op @fn with the lock held; NULL ops are -EOPNOTSUPP. */
+/* Call op @fn alone (lock or bias); NULL ops are -EOPNOTSUPP. */
 #define CALL(h, fn, ...)                                                     \
 	({                                                                   \
-		int r_ = enter(h);                                           \
-		if (r_)                                                      \
-			r_ = fail(r_);                                       \
+		int how_ = enter(h), r_;                                     \
+		if (how_ < 0)                                                \
+			r_ = fail(how_);                                     \
 		else                                                         \
-			r_ = leave(h, (h)->ops->fn ? (h)->ops->fn(h, __VA_ARGS__) \
-						   : -EOPNOTSUPP);           \
+			r_ = leave(h, how_,                                  \
+				   (h)->ops->fn ? (h)->ops->fn(h, __VA_ARGS__) \
+						: -EOPNOTSUPP);              \
 		r_;                                                          \
 	})
 

@@ -2,8 +2,9 @@
 /*
  * conf_threads.c - one handle used from several threads at once: sends
  * racing an unbind, concurrent pending/unmask with no event lost or
- * delivered twice, several waiters, concurrent allocation, and handles
- * opened, bound and closed in many threads.
+ * delivered twice, several waiters, concurrent allocation, handles
+ * opened, bound and closed in many threads, and a second thread starting
+ * on a handle its opener is busy with.
  *
  * Threads only count what they saw; the case's own thread checks after
  * joining them, so a failure never leaves a thread running.
@@ -570,4 +571,106 @@ CASE(reset_during_traffic)
 	CHECK_ERR(evtchnx_send(a, pa), ENOTCONN);
 	EXPECT_NONE(a);
 	CHECK_EQ(evtchnx_alloc_unbound(a, SELF, 0), 1);
+}
+
+/* ---- the opener busy when a second thread starts -------------------------------- */
+
+struct late_caller {
+	struct evtchnx_handle *h;
+	uint32_t remote;
+	atomic_int *go;
+	int ops;
+	int bad;
+	int bad_value;
+};
+
+/* Allocates, inspects and frees ports of a handle another thread is busy
+ * with; its first call is the handle's first from a second thread. */
+static void *late_caller_thread(void *arg)
+{
+	struct late_caller *lc = arg;
+
+	while (!atomic_load(lc->go))
+		;
+	for (int i = 0; i < 200; i++) {
+		struct evtchnx_status st = { .sz = sizeof(st) };
+		int p = evtchnx_alloc_unbound(lc->h, SELF, lc->remote);
+		int r = p < 0 ? p : evtchnx_status(lc->h, SELF, (uint32_t)p, &st);
+
+		if (r == 0 && st.state != EVTCHNX_STATE_UNBOUND)
+			r = -EPROTO;
+		if (r == 0)
+			r = evtchnx_unbind(lc->h, (uint32_t)p);
+		lc->ops++;
+		if (r != 0) {
+			lc->bad++;
+			lc->bad_value = r;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The thread that opened a handle is in the middle of a stream of calls
+ * when another thread makes its first call on the same handle.  Both see
+ * every call succeed, and no event goes missing.
+ */
+CASE(second_thread_joins_a_busy_opener)
+{
+	/* Fewer on real Xen: every call there is a system call, emulated. */
+	const int rounds = h_is_xen() ? 4 : 30, calls = h_is_xen() ? 2000 : 20000;
+
+	for (int round = 0; round < rounds; round++) {
+		struct evtchnx_handle *a, *b;
+		struct late_caller lc;
+		atomic_int go = 0;
+		pthread_t t;
+		uint32_t pa, pb;
+		int bad = 0, bad_value = 0, got = 0;
+
+		open_pair(&a, &b);
+		h_channel(a, b, &pa, &pb);
+		lc = (struct late_caller){ .h = a, .remote = (uint32_t)evtchnx_domid(b),
+					   .go = &go };
+		CHECK_EQ(pthread_create(&t, NULL, late_caller_thread, &lc), 0);
+		for (int i = 0; i < calls; i++) {
+			int r;
+
+			if (i == (round % 10 + 1) * calls / 20)
+				atomic_store(&go, 1);
+			/* Quick calls, and slow ones that ask the lab (or the
+			 * hypervisor), so the second thread finds one running. */
+			if (i & 1) {
+				struct evtchnx_status st = { .sz = sizeof(st) };
+
+				r = evtchnx_status(a, SELF, pa, &st);
+				if (r == 0 && st.state != EVTCHNX_STATE_INTERDOMAIN)
+					r = -EPROTO;
+			} else {
+				r = evtchnx_send(a, pa);
+			}
+			if (r == 0 && (i & 7) == 0) {
+				r = evtchnx_wait(b, 10000);
+				if (r == (int)pb) {
+					got++;
+					r = evtchnx_unmask(b, pb);
+				}
+			}
+			if (r != 0) {
+				bad++;
+				bad_value = r;
+			}
+		}
+		atomic_store(&go, 1);
+		pthread_join(t, NULL);
+		if (bad || lc.bad)
+			h_fail(__FILE__, __LINE__,
+			       "round %d: opener %d bad (last %d), second thread %d bad (last %d)",
+			       round, bad, bad_value, lc.bad, lc.bad_value);
+		CHECK_EQ(lc.ops, 200);
+		CHECK_EQ(got, calls / 8);
+		CHECK_INTERDOMAIN(a, SELF, pa, evtchnx_domid(b), pb);
+		close_h(a);
+		close_h(b);
+	}
 }

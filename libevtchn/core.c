@@ -30,10 +30,13 @@
 static unsigned long fork_gen;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+static void membarrier_child_after_fork(void);
+
 static void child_after_fork(void)
 {
 	fork_gen++;
 	private_lab_child_after_fork();
+	membarrier_child_after_fork();
 }
 
 static void register_atfork(void)
@@ -132,6 +135,14 @@ static void membarrier_register(void)
 				MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
 
+/* Kernels keep the registration across fork(); do not count on it. */
+static void membarrier_child_after_fork(void)
+{
+	if (membarrier_ok &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+		membarrier_ok = false;
+}
+
 static void bias_to_opener(struct evtchnx_handle *h)
 {
 	pthread_once(&membarrier_once, membarrier_register);
@@ -143,9 +154,14 @@ static void bias_to_opener(struct evtchnx_handle *h)
 /* A call by another thread than the opener, lock held. */
 static void revoke_bias(struct evtchnx_handle *h)
 {
-	atomic_store_explicit(&h->shared, true, memory_order_relaxed);
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0)
-		abort(); /* registered at open: cannot fail */
+	atomic_store_explicit(&h->shared, true, memory_order_seq_cst);
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0) {
+		/* Registered at open, so this does not happen; should it, give
+		 * the opener's store time to leave its store buffer. */
+		struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
 	while (atomic_load_explicit(&h->busy, memory_order_acquire))
 		sched_yield();
 }

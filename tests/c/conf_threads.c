@@ -615,11 +615,8 @@ static void *late_caller_thread(void *arg)
  * when another thread makes its first call on the same handle.  Both see
  * every call succeed, and no event goes missing.
  */
-CASE(second_thread_joins_a_busy_opener)
+static void busy_opener_rounds(int rounds, int calls)
 {
-	/* Fewer on real Xen: every call there is a system call, emulated. */
-	const int rounds = h_is_xen() ? 4 : 30, calls = h_is_xen() ? 2000 : 20000;
-
 	for (int round = 0; round < rounds; round++) {
 		struct evtchnx_handle *a, *b;
 		struct late_caller lc;
@@ -673,4 +670,22 @@ CASE(second_thread_joins_a_busy_opener)
 		close_h(a);
 		close_h(b);
 	}
+}
+
+CASE(second_thread_joins_a_busy_opener)
+{
+	/* Fewer on real Xen: every call there is a system call, emulated. */
+	busy_opener_rounds(h_is_xen() ? 4 : 30, h_is_xen() ? 2000 : 20000);
+}
+
+/* The same in a child process, which opens its handles after fork(). */
+CASE(second_thread_joins_a_busy_opener_after_fork)
+{
+	pid_t pid = h_fork();
+
+	if (pid == 0) {
+		busy_opener_rounds(h_is_xen() ? 2 : 10, h_is_xen() ? 1000 : 10000);
+		h_child_exit(0);
+	}
+	CHECK_EQ(h_wait_child(pid, 60000), 0);
 }

@@ -80,6 +80,29 @@ static struct rules_domain *resolve(const struct rules_lab *lab,
 	return dom_get(lab, domid);
 }
 
+/* Xen's privilege: only the control domain acts on other domains. */
+static bool privileged(const struct rules_domain *own)
+{
+	return own->domid == RULES_CONTROL_DOMID;
+}
+
+static bool may_act_on(const struct rules_domain *own,
+		       const struct rules_domain *d)
+{
+	return d == own || privileged(own);
+}
+
+/* The caller's domain for a toolstack operation, or NULL with @err set. */
+static struct rules_domain *toolstack_caller(const struct rules_lab *lab,
+					     const struct rules_handle *caller,
+					     int *err)
+{
+	struct rules_domain *own = caller_dom(lab, caller);
+
+	*err = !own ? -ESRCH : !privileged(own) ? -EPERM : 0;
+	return *err ? NULL : own;
+}
+
 static void ev_fill(struct rules_event *ev, const struct rules_domain *d,
 		    uint32_t port)
 {
@@ -374,7 +397,7 @@ int rules_alloc_unbound(struct rules_lab *lab, struct rules_handle *caller,
 	port = find_free(d);
 	if (port < 0)
 		return port;
-	if (d != own && own->domid != RULES_CONTROL_DOMID)
+	if (!may_act_on(own, d))
 		return -EPERM;
 
 	p = port_take(d, (uint32_t)port, RULES_UNBOUND,
@@ -434,8 +457,7 @@ int rules_bind_virq(struct rules_lab *lab, struct rules_handle *caller,
 		return -EACCES;
 	if (virq >= RULES_NR_VIRQS)
 		return -EINVAL;
-	if (!(RULES_PER_VCPU_VIRQS & (1u << virq)) &&
-	    own->domid != RULES_CONTROL_DOMID)
+	if (!(RULES_PER_VCPU_VIRQS & (1u << virq)) && !privileged(own))
 		return -EBUSY;
 	if (own->virq_port[virq])
 		return -EEXIST;
@@ -544,7 +566,7 @@ int rules_status(struct rules_lab *lab, struct rules_handle *caller,
 		return -ESRCH;
 	if (port >= RULES_MAX_PORTS)
 		return -EINVAL;
-	if (d != own && own->domid != RULES_CONTROL_DOMID)
+	if (!may_act_on(own, d))
 		return -EPERM;
 
 	p = &d->ports[port];
@@ -587,7 +609,7 @@ int rules_reset(struct rules_lab *lab, struct rules_handle *caller,
 	d = resolve(lab, own, dom);
 	if (!d)
 		return -ESRCH;
-	if (d != own && own->domid != RULES_CONTROL_DOMID)
+	if (!may_act_on(own, d))
 		return -EPERM;
 	close_all(lab, d);
 	return 0;
@@ -611,12 +633,10 @@ int rules_restrict(struct rules_lab *lab, struct rules_handle *caller,
 int rules_domain_create(struct rules_lab *lab, struct rules_handle *caller,
 			uint32_t domid)
 {
-	struct rules_domain *own = caller_dom(lab, caller);
+	int err;
 
-	if (!own)
-		return -ESRCH;
-	if (own->domid != RULES_CONTROL_DOMID)
-		return -EPERM;
+	if (!toolstack_caller(lab, caller, &err))
+		return err;
 	if (domid >= RULES_DOMID_FIRST_RESERVED)
 		return -EINVAL;
 	if (lab->doms[domid])
@@ -631,13 +651,11 @@ int rules_domain_create(struct rules_lab *lab, struct rules_handle *caller,
 int rules_domain_destroy(struct rules_lab *lab, struct rules_handle *caller,
 			 uint32_t domid)
 {
-	struct rules_domain *own = caller_dom(lab, caller);
 	struct rules_domain *d;
+	int err;
 
-	if (!own)
-		return -ESRCH;
-	if (own->domid != RULES_CONTROL_DOMID)
-		return -EPERM;
+	if (!toolstack_caller(lab, caller, &err))
+		return err;
 	if (domid == RULES_CONTROL_DOMID || domid >= RULES_DOMID_FIRST_RESERVED)
 		return -EINVAL;
 	d = lab->doms[domid];
@@ -650,14 +668,13 @@ int rules_domain_destroy(struct rules_lab *lab, struct rules_handle *caller,
 int rules_raise_virq(struct rules_lab *lab, struct rules_handle *caller,
 		     uint32_t domid, uint32_t virq)
 {
-	struct rules_domain *own = caller_dom(lab, caller);
-	struct rules_domain *d;
+	struct rules_domain *own, *d;
 	uint32_t port;
+	int err;
 
+	own = toolstack_caller(lab, caller, &err);
 	if (!own)
-		return -ESRCH;
-	if (own->domid != RULES_CONTROL_DOMID)
-		return -EPERM;
+		return err;
 	if (virq >= RULES_NR_VIRQS)
 		return -EINVAL;
 	d = resolve(lab, own, domid);

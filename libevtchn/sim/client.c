@@ -693,8 +693,13 @@ static unsigned int quiet_doorbell(struct sim *s, uint32_t *ports,
 		/* After the take: a sender that found an event we took still
 		 * deliverable has kicked by now, or sees it taken. */
 		drain_doorbell(s);
-		if (!any_deliverable(s) && settle_doorbell(s) &&
-		    round + 1 < QUIET_ROUNDS)
+		if (any_deliverable(s)) {
+			kick_self(s);
+			break;
+		}
+		if (s->doorbell_debt == 0)
+			break; /* balanced: the fd is quiet */
+		if (settle_doorbell(s) && round + 1 < QUIET_ROUNDS)
 			continue; /* kicks made meanwhile: look again */
 		/* Settling may have read the unit of an event raised since. */
 		if (any_deliverable(s))

@@ -53,8 +53,28 @@
  * was masked is delivered after the unmask.  Several events before the port is
  * taken are delivered once (a pending bit is one bit).  No event is lost, but
  * callers must tolerate spurious ones: evtchnx_bind_interdomain() leaves the
- * new port pending, as Xen does.  The fd is level-triggered: it is readable
- * exactly when evtchnx_pending() would return a port.
+ * new port pending, as Xen does.
+ *
+ * The fd is readable whenever a port is pending, so a wake-up is never lost.
+ * It may also be readable when none is (then evtchnx_pending() returns
+ * -EAGAIN, and that call clears the spurious wake-up): the contract of
+ * Linux's evtchn device and of libxenevtchn.  evtchnx_pending(),
+ * evtchnx_pending_batch(), evtchnx_unmask(), evtchnx_is_pending() and
+ * evtchnx_send() never sleep or poll.
+ *
+ * Order: ports come out of evtchnx_pending() in the order they became
+ * pending.  Events raised at the same time by different handles (senders)
+ * are interleaved, one sender's batch after another's, so no port can
+ * starve while others keep firing.  On Xen the order is the kernel's (the
+ * FIFO event ABI and the evtchn device's ring): also arrival order.
+ *
+ * Where real Xen is looser, and portable programs must allow for it:
+ *   - a send that arrives after a port became pending but before
+ *     evtchnx_pending() took it may be delivered once more after
+ *     evtchnx_unmask() (a spurious event);
+ *   - a port freed while its event was still queued in the kernel may stay
+ *     busy for a moment, so the next allocation may return a higher port
+ *     than "the lowest free one".
  *
  * Xen sends no event when the other end of a channel closes or its domain
  * dies.  To learn that a peer went away, call evtchnx_status() on your own
@@ -63,18 +83,15 @@
  *
  * Threads
  * -------
- * A handle may be used from several threads at once.  Calls on one handle
- * are serialised (evtchnx_wait() lets other calls run while it sleeps).
- * While only the thread that opened the handle has called it, its calls
- * take no lock at all.  The first call from any other thread switches the
- * handle, for good, to a lock taken around every call: that one call pays a
- * membarrier(2) system call (a few microseconds), later calls one atomic
- * operation each way when uncontended, and a thread that finds the lock
- * taken sleeps until it is free.  Without membarrier(2) every handle uses
- * the lock from the start.  A whole evtchnx_send() on the sim costs about
- * 10 ns, next to the microsecond of the system call that a wake-up needs.
- * Closing a handle while another thread still uses it is undefined, as with
- * close(2).
+ * A handle may be used from several threads at once: every call takes the
+ * handle's mutex (an uncontended lock and unlock cost a few nanoseconds),
+ * and evtchnx_wait() releases it while it sleeps.  A program that calls a
+ * handle from one thread at a time can open it with
+ * EVTCHNX_OPEN_SINGLE_THREAD: its calls then take no lock at all, and a
+ * debug build of the library aborts if two of them ever overlap.  (Linux's
+ * evtchn device and libxenevtchn make no thread promise at all: there a
+ * handle must not be shared without the caller's own locking.)  Closing a
+ * handle while another thread still uses it is undefined, as with close(2).
  *
  * Fork
  * ----
@@ -140,6 +157,10 @@ extern "C" {
 /* Flags for evtchnx_open_opts.flags. */
 /* sim:NAME: fail with -ECONNREFUSED instead of starting a lab server. */
 #define EVTCHNX_OPEN_NO_SPAWN 0x1u
+/* The caller promises that only one thread at a time ever calls the handle:
+ * calls then take no lock (see "Threads").  A debug build of the library
+ * aborts when two calls overlap. */
+#define EVTCHNX_OPEN_SINGLE_THREAD 0x2u
 
 /* ---- types ---------------------------------------------------------- */
 
@@ -230,8 +251,10 @@ EVTCHNX_API void evtchnx_close(struct evtchnx_handle *h);
 /*
  * evtchnx_fd - the handle's pollable descriptor.
  *
- * Readable (POLLIN) exactly when evtchnx_pending() would return a port.
- * Owned by the handle: do not read, write or close it.
+ * Readable (POLLIN) whenever a port is pending; it may be readable
+ * spuriously (see "Delivery").  Owned by the handle: do not read, write or
+ * close it.  In the sim it is an epoll descriptor: add it to your own
+ * poll(2), select(2) or epoll(7) set like any other.
  * Returns the fd (>= 0).
  */
 EVTCHNX_API int evtchnx_fd(struct evtchnx_handle *h);
@@ -261,7 +284,9 @@ EVTCHNX_API const char *evtchnx_backend(struct evtchnx_handle *h);
  *              stands for the *caller's* domid, also when allocating on
  *              another domain's behalf.
  *
- * The port is the lowest free one >= 1.  A port allocated in the caller's
+ * The port is the lowest free one >= 1 (on Xen, a port freed while its event
+ * was still queued may be skipped for a moment; see "Delivery").  A port
+ * allocated in the caller's
  * own domain belongs to this handle; one allocated in another domain
  * belongs to no handle until a handle of that domain adopts it.
  *
@@ -394,8 +419,9 @@ EVTCHNX_API int evtchnx_restrict(struct evtchnx_handle *h, uint32_t domid);
 /*
  * evtchnx_pending - take the next pending port.
  *
- * Never blocks.  The port is returned at most once per unmask: it stays
- * masked until evtchnx_unmask().  Never returns a port the handle no longer
+ * Never sleeps or polls.  The port is returned at most once per unmask: it
+ * stays masked until evtchnx_unmask().  Ports come out in the order they
+ * became pending (see "Delivery").  Never returns a port the handle no longer
  * owns; an event the peer sent before closing its end is still returned.
  * Returns the port, or -EAGAIN when none is pending.
  */

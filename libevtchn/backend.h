@@ -6,8 +6,8 @@
  * The core guarantees, before calling any op:
  *   - h is a live handle of this process (not inherited across fork);
  *   - no other call on h runs at the same time: h->lock is held, or the
- *     calling thread holds the handle's bias (ops need no locking of their
- *     own);
+ *     caller promised one thread (EVTCHNX_OPEN_SINGLE_THREAD); ops need no
+ *     locking of their own;
  *   - every domid argument is <= 0xFFFF (others were rejected with -EINVAL);
  *   - ports/st pointers are non-NULL, max >= 1.
  * Every op returns >= 0 or a negative errno; the core sets errno.
@@ -16,6 +16,7 @@
 #ifndef EVTCHNX_BACKEND_H
 #define EVTCHNX_BACKEND_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,8 +51,9 @@ struct evtchnx_backend_ops {
 	int (*restrict_domid)(struct evtchnx_handle *h, uint32_t domid);
 
 	/* Take up to @max deliverable ports (each is masked as it is taken);
-	 * returns how many (0: none).  Must leave h->fd readable exactly when
-	 * more ports are deliverable. */
+	 * returns how many (0: none).  Never sleeps.  Must leave h->fd
+	 * readable while more ports are deliverable (it may be readable when
+	 * none is). */
 	int (*pending)(struct evtchnx_handle *h, uint32_t *ports,
 		       unsigned int max);
 	int (*unmask)(struct evtchnx_handle *h, uint32_t port);
@@ -67,24 +69,18 @@ struct evtchnx_backend_ops {
 struct evtchnx_handle {
 	const struct evtchnx_backend_ops *ops;
 	void *priv;            /* the backend's state */
-	_Atomic int lock;      /* held around every op (core.c: 0 free, 1 held,
-				* 2 held with waiters) unless biased */
-	uintptr_t opener;      /* the thread the bias is for (core.c) */
-	_Atomic bool shared;   /* bias revoked: every call takes the lock */
-	_Atomic bool busy;     /* the opener is in a call without the lock */
+	pthread_mutex_t lock;  /* held around every op, unless single_thread */
+	bool single_thread;    /* EVTCHNX_OPEN_SINGLE_THREAD */
 #ifndef NDEBUG
 	_Atomic int in_call;   /* checks that calls never overlap */
 #endif
-	unsigned long fork_gen; /* evtchnx_fork_generation() at open */
+	unsigned long fork_gen; /* the process's fork generation at open (core.c) */
 	int fd;                /* what evtchnx_fd() returns */
 	uint32_t domid;        /* what evtchnx_domid() returns */
 };
 
 extern const struct evtchnx_backend_ops evtchnx_sim_ops;
 extern const struct evtchnx_backend_ops evtchnx_xen_ops;
-
-/* Incremented in the child by a pthread_atfork() handler. */
-unsigned long evtchnx_fork_generation(void);
 
 /* CLOCK_MONOTONIC in milliseconds, for timeouts. */
 static inline int64_t evtchnx_now_ms(void)

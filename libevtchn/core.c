@@ -5,22 +5,17 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
-#include <linux/membarrier.h>
-#include <sched.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "labdir.h"
 #include "private_lab.h"
 
-#define KNOWN_OPEN_FLAGS EVTCHNX_OPEN_NO_SPAWN
+#define KNOWN_OPEN_FLAGS (EVTCHNX_OPEN_NO_SPAWN | EVTCHNX_OPEN_SINGLE_THREAD)
 #define DOMID_MAX 0xFFFFu
 
 /* ---- fork ------------------------------------------------------------- */
@@ -30,24 +25,16 @@
 static unsigned long fork_gen;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void membarrier_child_after_fork(void);
-
 static void child_after_fork(void)
 {
 	fork_gen++;
 	private_lab_child_after_fork();
-	membarrier_child_after_fork();
 }
 
 static void register_atfork(void)
 {
 	pthread_atfork(private_lab_prepare_fork, private_lab_parent_after_fork,
 		       child_after_fork);
-}
-
-unsigned long evtchnx_fork_generation(void)
-{
-	return fork_gen;
 }
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -59,175 +46,42 @@ static int fail(int err)
 	return err;
 }
 
-/*
- * The handle lock: a futex word (0 free, 1 held, 2 held with waiters), the
- * classic three-state mutex.  It is taken around every call, so it is kept
- * to one atomic operation each way when nobody waits.
- */
-static void lock_handle(_Atomic int *l)
-{
-	int c = 0;
-
-	if (atomic_compare_exchange_strong(l, &c, 1))
-		return;
-	if (c != 2)
-		c = atomic_exchange(l, 2);
-	while (c != 0) {
-		syscall(SYS_futex, l, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-		c = atomic_exchange(l, 2);
-	}
-}
-
-static void unlock_handle(_Atomic int *l)
-{
-	if (atomic_exchange(l, 0) == 2)
-		syscall(SYS_futex, l, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-/*
- * Biased locking.  Most handles are only ever used by the thread that opened
- * them, and the lock's two atomic operations are a good part of a send.  So
- * the opener's calls skip the lock until any other thread makes a call: that
- * call revokes the bias for good.  The opener announces each call in
- * h->busy, then looks at h->shared; the revoker sets h->shared, then has the
- * kernel run a memory barrier on every thread of the process (membarrier),
- * then waits for h->busy to clear.  So either the opener sees h->shared and
- * takes the lock, or the revoker sees h->busy and waits for the call to end.
- * The opener's side is plain loads and stores; the price is paid once, by
- * the revoker.  Without membarrier (or under ThreadSanitizer, which cannot
- * see it) every handle starts shared.
- */
-#if defined(__SANITIZE_THREAD__)
-#define BIAS_POSSIBLE 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define BIAS_POSSIBLE 0
-#endif
-#endif
-#ifndef BIAS_POSSIBLE
-#define BIAS_POSSIBLE 1
-#endif
-
-/* Identifies the calling thread among the live ones. */
-static inline uintptr_t this_thread(void)
-{
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_thread_pointer)
-	return (uintptr_t)__builtin_thread_pointer();
-#define HAVE_THREAD_POINTER 1
-#endif
-#endif
-#ifndef HAVE_THREAD_POINTER
-	return (uintptr_t)pthread_self();
-#endif
-}
-
-static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
-static bool membarrier_ok;
-
-static void membarrier_register(void)
-{
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-
-	membarrier_ok = BIAS_POSSIBLE && cmds > 0 &&
-			(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-			syscall(SYS_membarrier,
-				MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-}
-
-/* Kernels keep the registration across fork(); do not count on it. */
-static void membarrier_child_after_fork(void)
-{
-	if (membarrier_ok &&
-	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
-		membarrier_ok = false;
-}
-
-static void bias_to_opener(struct evtchnx_handle *h)
-{
-	pthread_once(&membarrier_once, membarrier_register);
-	h->opener = this_thread();
-	atomic_init(&h->shared, !membarrier_ok);
-	atomic_init(&h->busy, false);
-}
-
-/* A call by another thread than the opener, lock held. */
-static void revoke_bias(struct evtchnx_handle *h)
-{
-	atomic_store_explicit(&h->shared, true, memory_order_seq_cst);
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0) {
-		/* Registered at open, so this does not happen; should it, give
-		 * the opener's store time to leave its store buffer. */
-		struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
-	while (atomic_load_explicit(&h->busy, memory_order_acquire))
-		sched_yield();
-}
-
-static inline bool enter_biased(struct evtchnx_handle *h)
-{
-	if (atomic_load_explicit(&h->shared, memory_order_relaxed) ||
-	    h->opener != this_thread())
-		return false;
-	atomic_store_explicit(&h->busy, true, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst); /* the kernel's barrier pairs */
-	if (!atomic_load_explicit(&h->shared, memory_order_relaxed))
-		return true;
-	atomic_store_explicit(&h->busy, false, memory_order_relaxed);
-	return false;
-}
-
 #ifndef NDEBUG
+/* Debug builds check that calls on one handle never overlap: a breach of
+ * EVTCHNX_OPEN_SINGLE_THREAD, or a bug. */
 static void check_alone(struct evtchnx_handle *h, int delta)
 {
 	int was = atomic_fetch_add(&h->in_call, delta);
 
 	if (delta > 0 ? was != 0 : was != 1)
-		abort(); /* two calls on one handle overlapped */
+		abort();
 }
 #else
-static void check_alone(struct evtchnx_handle *h, int delta)
+static inline void check_alone(struct evtchnx_handle *h, int delta)
 {
 	(void)h;
 	(void)delta;
 }
 #endif
 
-static __attribute__((noinline)) int enter_locked(struct evtchnx_handle *h)
-{
-	lock_handle(&h->lock);
-	if (!atomic_load_explicit(&h->shared, memory_order_relaxed))
-		revoke_bias(h);
-	check_alone(h, 1);
-	return 0;
-}
-
-/*
- * Check @h and make the call exclusive: the bias or the lock.  Returns 0
- * (locked), 1 (biased) or a negative errno.
- */
+/* Check @h and make the call exclusive.  Returns 0 or a negative errno. */
 static inline int enter(struct evtchnx_handle *h)
 {
 	if (!h)
 		return -EINVAL;
 	if (h->fork_gen != fork_gen)
 		return -EBADF;
-	if (enter_biased(h)) {
-		check_alone(h, 1);
-		return 1;
-	}
-	return enter_locked(h);
+	if (!h->single_thread)
+		pthread_mutex_lock(&h->lock);
+	check_alone(h, 1);
+	return 0;
 }
 
-static inline int leave(struct evtchnx_handle *h, int how, int r)
+static inline int leave(struct evtchnx_handle *h, int r)
 {
 	check_alone(h, -1);
-	if (how == 1)
-		atomic_store_explicit(&h->busy, false, memory_order_release);
-	else
-		unlock_handle(&h->lock);
+	if (!h->single_thread)
+		pthread_mutex_unlock(&h->lock);
 	return fail(r);
 }
 
@@ -314,9 +168,11 @@ evtchnx_open(const char *target, const struct evtchnx_open_opts *opts)
 	h->ops = ops;
 	h->fd = -1;
 	h->fork_gen = fork_gen;
-	bias_to_opener(h);
+	h->single_thread = o.flags & EVTCHNX_OPEN_SINGLE_THREAD;
+	pthread_mutex_init(&h->lock, NULL);
 	err = ops->open(h, arg, &o);
 	if (err) {
+		pthread_mutex_destroy(&h->lock);
 		free(h);
 		goto fail;
 	}
@@ -335,6 +191,8 @@ EVTCHNX_API void evtchnx_close(struct evtchnx_handle *h)
 		return;
 	inherited = h->fork_gen != fork_gen;
 	h->ops->close(h, inherited);
+	if (!inherited) /* a child's copy may be locked by a parent's thread */
+		pthread_mutex_destroy(&h->lock);
 	free(h);
 	errno = saved;
 }
@@ -359,8 +217,8 @@ EVTCHNX_API int evtchnx_domid(struct evtchnx_handle *h)
 
 EVTCHNX_API const char *evtchnx_backend(struct evtchnx_handle *h)
 {
-	if (!h) {
-		errno = EINVAL;
+	if (!h || h->fork_gen != fork_gen) {
+		errno = h ? EBADF : EINVAL;
 		return NULL;
 	}
 	return h->ops->name;
@@ -368,16 +226,15 @@ EVTCHNX_API const char *evtchnx_backend(struct evtchnx_handle *h)
 
 /* ---- dispatch --------------------------------------------------------- */
 
-/* Call op @fn alone (lock or bias); NULL ops are -EOPNOTSUPP. */
+/* Call op @fn alone; NULL ops are -EOPNOTSUPP. */
 #define CALL(h, fn, ...)                                                     \
 	({                                                                   \
-		int how_ = enter(h), r_;                                     \
-		if (how_ < 0)                                                \
-			r_ = fail(how_);                                     \
+		int err_ = enter(h), r_;                                     \
+		if (err_ < 0)                                                \
+			r_ = fail(err_);                                     \
 		else                                                         \
-			r_ = leave(h, how_,                                  \
-				   (h)->ops->fn ? (h)->ops->fn(h, __VA_ARGS__) \
-						: -EOPNOTSUPP);              \
+			r_ = leave(h, (h)->ops->fn ? (h)->ops->fn(h, __VA_ARGS__) \
+						   : -EOPNOTSUPP);           \
 		r_;                                                          \
 	})
 

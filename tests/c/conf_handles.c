@@ -314,7 +314,7 @@ CASE(opts_unknown_flags_einval)
 {
 	struct evtchnx_open_opts o = { .sz = sizeof(o) };
 
-	o.flags = 0x2;
+	o.flags = 0x4;
 	CHECK_OPEN_ERR(h_target(), &o, EINVAL);
 	o.flags = 0x80000000u;
 	CHECK_OPEN_ERR(h_target(), &o, EINVAL);

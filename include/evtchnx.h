@@ -286,9 +286,9 @@ EVTCHNX_API const char *evtchnx_backend(struct evtchnx_handle *h);
  *
  * The port is the lowest free one >= 1 (on Xen, a port freed while its event
  * was still queued may be skipped for a moment; see "Delivery").  A port
- * allocated in the caller's
- * own domain belongs to this handle; one allocated in another domain
- * belongs to no handle until a handle of that domain adopts it.
+ * allocated in the caller's own domain belongs to this handle; one
+ * allocated in another domain belongs to no handle until a handle of that
+ * domain adopts it.
  *
  * Returns the port, or:
  *   -EINVAL  a domid above 0xFFFF;

@@ -3,79 +3,88 @@
  * client.c - the sim backend: a handle's side of a lab.
  *
  * Control operations are requests to the lab server (proto.h).  Events take
- * the short path: send sets the peer port's bit in the inbox its owner keeps
- * for our domain and, when the 2-level rules say so, writes the owner's
- * doorbell; pending scans our own inboxes.  The handle keeps a copy of each
- * of its ports' records (from replies, and from PROTO_SYNC whenever the
- * server's sequence number in the control page moved) and only honours a
- * bit in the inbox that the port's record says holds it.
+ * links (link.h): a send raises the peer port on the link from this handle
+ * to the peer's owner and writes the link's wake-up when the peer may be
+ * idle.  The handle's fd is an epoll set, made by the server, that holds the
+ * wake-up of every link into this handle (edge-triggered: never read, so no
+ * peer can drain or block it), the server's wake-up and the handle's own.
+ * pending() collects the links that woke, reads their rings in order into
+ * one private FIFO, and hands ports out of it: ports come out in the order
+ * they became pending, links that woke together are read in turn, and no
+ * port can starve.
+ *
+ * The handle keeps a copy of each of its ports' records (from replies, and
+ * from PROTO_SYNC whenever the server's sequence number in the control page
+ * moved) and honours a port read from a link only if the record says the
+ * port's events arrive on that link.  Masking is private: a port is masked
+ * from the moment pending() returns it until unmask().
  */
 #include <errno.h>
-#include <poll.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "backend.h"
-#include "event_2l.h"
 #include "labdir.h"
+#include "link.h"
 #include "private_lab.h"
 #include "proto.h"
 #include "rules.h"
 
-/* An inbox we receive on: the bits of our ports bound to peer @home. */
-struct rx_box {
-	uint16_t home;
-	struct e2l_inbox *map;
-	uint64_t honour[E2L_WORDS];
-};
-
-/* Where our sends on a port land: the inbox peer handle @serial keeps for
- * our domain, and its doorbell. */
-struct tx_target {
-	uint32_t serial;
-	unsigned int refs;
-	struct e2l_inbox *map;
-	int doorbell;
+/* A link this handle sends on, receives on, or both (a loopback channel
+ * within the handle). */
+struct clink {
+	uint32_t id;
+	int role;             /* PROTO_ROLE_* */
+	unsigned int refs;    /* ports that use it */
+	struct link_sender snd;
+	struct link_receiver rcv;
+	void *tx_map, *rx_map;
+	int wake;             /* sender: the receiver's wake-up */
+	bool again;           /* receiver: read it again at the next collect */
+	struct clink *hnext;  /* hash chain */
+	struct clink *again_next;
 };
 
 struct cport {
 	struct rules_port rp; /* rp.owner == our id while we own the port */
-	struct rx_box *rx;
-	struct tx_target *tx;
+	bool masked;          /* returned by pending(), not unmasked yet */
+	bool queued;          /* in the FIFO */
+	bool lab_pending;     /* the lab raised it, or carried over from a link */
+	struct clink *rx, *tx;
 };
 
-/* How often the doorbell is read again for a write still on its way, and
- * then how long it is waited for at most (a sender descheduled between its
- * kick and its write, or killed there). */
-#define QUIET_SPINS 64
-#define QUIET_WAIT_MS 100
-/* How often pending() looks again for events raised while it quieted. */
-#define QUIET_ROUNDS 8
+#define CHUNK_PORTS 1024u
+#define NCHUNKS ((RULES_MAX_PORTS + CHUNK_PORTS - 1) / CHUNK_PORTS)
+#define LINK_HASH 64u
+#define COLLECT_MAX 64
+/* How often one call reads a link whose sender keeps writing. */
+#define DRAIN_ROUNDS 2
 
 struct sim {
 	int sock;
 	bool private_lab;
 	bool orphaned;
 	bool broken;
-	/* Doorbell units owed: kicks taken back and own writes, less the
-	 * units read (see quiet_doorbell()). */
-	int64_t doorbell_debt;
+	bool self_armed;      /* our own wake-up is written and not collected */
 	uint32_t id;
 	uint16_t domid;
-	int doorbell;
-	struct proto_ctl_page *ctl;
+	int ep;               /* evtchnx_fd() */
+	int self_wake;
+	const struct proto_ctl_page *ctl;
 	uint32_t synced_seq;
-	struct rx_box **rx;
-	unsigned int nrx;
-	struct tx_target **tx;
-	unsigned int ntx;
+	struct cport *chunk[NCHUNKS];
+	struct clink *links[LINK_HASH];
+	struct clink *again;  /* links to read again */
+	struct clink *stale;  /* a link that named a port we did not know */
+	uint32_t *fifo;       /* ports in the order they became pending */
+	uint32_t fifo_cap, fifo_head, fifo_len;
+	uint32_t ring[LINK_RING];
 	struct proto_rep rep; /* replies to the operation in progress */
 	struct proto_rep aux; /* replies to the requests made while applying it */
-	struct cport port[RULES_MAX_PORTS];
 };
 
 static struct sim *sim_of(struct evtchnx_handle *h)
@@ -85,6 +94,8 @@ static struct sim *sim_of(struct evtchnx_handle *h)
 
 /* ---- talking to the lab ---------------------------------------------------- */
 
+/* @fds: room for PROTO_MAX_FDS descriptors; at least @nfds_want must come
+ * with a successful reply. */
 static int request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
 		   struct proto_rep *rep, int *fds, unsigned int nfds_want)
 {
@@ -101,7 +112,7 @@ static int request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
 	if (n < (ssize_t)PROTO_REP_SIZE(0) || rep->op != op ||
 	    rep->nrec > PROTO_MAX_RECS || n != (ssize_t)PROTO_REP_SIZE(rep->nrec))
 		goto broken_fds;
-	if (rep->result >= 0 && ngot != nfds_want)
+	if (rep->result >= 0 && ngot < nfds_want)
 		goto broken_fds;
 	for (unsigned int i = 0; i < ngot; i++) {
 		if (rep->result >= 0 && fds)
@@ -121,195 +132,267 @@ broken:
 	return -EIO;
 }
 
-static void *map_fd(int fd, size_t size)
+static void *map_fd(int fd, size_t size, bool writable)
 {
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *m = mmap(NULL, size, PROT_READ | (writable ? PROT_WRITE : 0),
+		       MAP_SHARED, fd, 0);
 
 	close(fd);
 	return m == MAP_FAILED ? NULL : m;
 }
 
-static void kick_self(struct sim *s)
+static void wake_self(struct sim *s)
 {
-	if (eventfd_write(s->doorbell, 1) == 0)
-		s->doorbell_debt++;
+	if (!s->self_armed && eventfd_write(s->self_wake, 1) == 0)
+		s->self_armed = true;
 }
 
-/* ---- inboxes we receive on ------------------------------------------------- */
+/* ---- ports ----------------------------------------------------------------- */
 
-static struct rx_box *find_rx(struct sim *s, uint16_t home)
+static struct cport *cport_get(struct sim *s, uint32_t port)
 {
-	for (unsigned int i = 0; i < s->nrx; i++)
-		if (s->rx[i]->home == home)
-			return s->rx[i];
-	return NULL;
-}
+	struct cport *c;
 
-static struct rx_box *get_rx(struct sim *s, uint32_t port, uint16_t home,
-			     int *err)
-{
-	struct rx_box *rx = find_rx(s, home), **grown;
-	int fd;
-
-	if (rx)
-		return rx;
-	grown = realloc(s->rx, (s->nrx + 1) * sizeof(*grown));
-	rx = calloc(1, sizeof(*rx));
-	if (grown)
-		s->rx = grown;
-	if (!grown || !rx) {
-		free(rx);
-		*err = -ENOMEM;
+	if (port >= RULES_MAX_PORTS)
 		return NULL;
-	}
-	*err = request(s, PROTO_GET_INBOX, port, 0, &s->aux, &fd, 1);
-	if (*err < 0) {
-		free(rx);
-		return NULL;
-	}
-	rx->home = home;
-	rx->map = map_fd(fd, E2L_INBOX_SIZE);
-	if (!rx->map) {
-		free(rx);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	s->rx[s->nrx++] = rx;
-	return rx;
+	c = s->chunk[port / CHUNK_PORTS];
+	return c ? &c[port % CHUNK_PORTS] : NULL;
 }
 
-static void honour(struct sim *s, struct cport *cp, uint32_t port,
-		   struct rx_box *rx)
+static struct cport *cport_make(struct sim *s, uint32_t port)
 {
-	if (cp->rx == rx)
-		return;
-	if (cp->rx)
-		cp->rx->honour[e2l_word(port)] &= ~e2l_bit(port);
-	cp->rx = rx;
-	if (!rx)
-		return;
-	rx->honour[e2l_word(port)] |= e2l_bit(port);
-	if (e2l_deliverable(rx->map, port))
-		kick_self(s); /* an event that came before we knew the binding */
+	struct cport **c = &s->chunk[port / CHUNK_PORTS];
+
+	if (!*c)
+		*c = calloc(CHUNK_PORTS, sizeof(**c));
+	return *c ? &(*c)[port % CHUNK_PORTS] : NULL;
 }
 
-/* ---- targets we send to ---------------------------------------------------- */
-
-static void tx_put(struct sim *s, struct cport *cp)
+/* The evtchnx contract for an operation on one of our own ports. */
+static struct cport *own(struct sim *s, uint32_t port, int *err)
 {
-	struct tx_target *t = cp->tx;
+	struct cport *cp = cport_get(s, port);
 
-	cp->tx = NULL;
-	if (!t || --t->refs)
+	*err = rules_check_own_port(cp ? &cp->rp : NULL, port, s->id);
+	return *err ? NULL : cp;
+}
+
+static bool port_pending(const struct cport *cp, uint32_t port)
+{
+	return cp->lab_pending ||
+	       (cp->rx && link_pending(cp->rx->rcv.tx, cp->rx->rcv.rx, port));
+}
+
+static int fifo_push(struct sim *s, uint32_t port)
+{
+	if (s->fifo_len == s->fifo_cap) {
+		uint32_t cap = s->fifo_cap ? s->fifo_cap * 2 : 64;
+		uint32_t *f = malloc(cap * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < s->fifo_len; i++)
+			f[i] = s->fifo[(s->fifo_head + i) % s->fifo_cap];
+		free(s->fifo);
+		s->fifo = f;
+		s->fifo_cap = cap;
+		s->fifo_head = 0;
+	}
+	s->fifo[(s->fifo_head + s->fifo_len++) % s->fifo_cap] = port;
+	return 0;
+}
+
+/* A port became deliverable: queue it once.  Out of memory, the port stays
+ * pending and is found again by a scan of its link or at unmask. */
+static void queue(struct sim *s, struct cport *cp, uint32_t port)
+{
+	if (cp->queued || cp->masked || !port_pending(cp, port))
 		return;
-	for (unsigned int i = 0; i < s->ntx; i++) {
-		if (s->tx[i] == t) {
-			s->tx[i] = s->tx[--s->ntx];
+	if (fifo_push(s, port) == 0)
+		cp->queued = true;
+}
+
+/* ---- links ----------------------------------------------------------------- */
+
+static struct clink *link_lookup(struct sim *s, uint32_t id)
+{
+	struct clink *l = s->links[id % LINK_HASH];
+
+	while (l && l->id != id)
+		l = l->hnext;
+	return l;
+}
+
+static void link_unref(struct sim *s, struct clink *l)
+{
+	struct clink **pp;
+
+	if (!l || --l->refs)
+		return;
+	for (pp = &s->links[l->id % LINK_HASH]; *pp != l; pp = &(*pp)->hnext)
+		;
+	*pp = l->hnext;
+	for (pp = &s->again; *pp; pp = &(*pp)->again_next)
+		if (*pp == l) {
+			*pp = l->again_next;
 			break;
 		}
-	}
-	munmap(t->map, E2L_INBOX_SIZE);
-	close(t->doorbell);
-	free(t);
+	if (s->stale == l)
+		s->stale = NULL;
+	munmap(l->tx_map, LINK_TX_SIZE);
+	munmap(l->rx_map, LINK_RX_SIZE);
+	if (l->wake >= 0)
+		close(l->wake);
+	free(l);
 }
 
-/* Point @cp at the handle with @serial.  On failure the port stays without
- * a target and its sends go through the lab server, which is slower but
- * equally correct. */
-static void tx_get(struct sim *s, struct cport *cp, uint32_t port,
-		   uint32_t serial)
+/* A reference to link @id, mapped on first use. */
+static struct clink *link_ref(struct sim *s, uint32_t id, int *err)
 {
-	struct tx_target *t = NULL, **grown;
-	int fds[2], r;
+	struct clink *l = link_lookup(s, id);
+	int fds[3] = { -1, -1, -1 }, role;
 
-	if (cp->tx && cp->tx->serial == serial)
-		return;
-	tx_put(s, cp);
-	if (!serial)
-		return;
-	for (unsigned int i = 0; i < s->ntx; i++)
-		if (s->tx[i]->serial == serial)
-			t = s->tx[i];
-	if (t) {
-		t->refs++;
-		cp->tx = t;
-		return;
+	if (l) {
+		l->refs++;
+		return l;
 	}
-	grown = realloc(s->tx, (s->ntx + 1) * sizeof(*grown));
-	if (!grown)
-		return;
-	s->tx = grown;
-	r = request(s, PROTO_GET_TARGET, port, 0, &s->aux, fds, 2);
-	if (r < 0)
-		return;
-	t = calloc(1, sizeof(*t));
-	if (!t || (uint32_t)r != serial) {
-		free(t);
-		close(fds[0]);
-		close(fds[1]);
-		return; /* changed meanwhile: a sync will follow */
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		*err = -ENOMEM;
+		return NULL;
 	}
-	t->map = map_fd(fds[0], E2L_INBOX_SIZE);
-	if (!t->map) {
-		close(fds[1]);
-		free(t);
-		return;
+	role = request(s, PROTO_GET_LINK, id, 0, &s->aux, fds, 2);
+	if (role < 0 || !(role & (PROTO_ROLE_SENDER | PROTO_ROLE_RECEIVER)) ||
+	    ((role & PROTO_ROLE_SENDER) && fds[2] < 0)) {
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		free(l);
+		*err = role < 0 ? role : -EIO;
+		return NULL;
 	}
-	t->serial = serial;
-	t->refs = 1;
-	t->doorbell = fds[1];
-	s->tx[s->ntx++] = t;
-	cp->tx = t;
+	l->id = id;
+	l->role = role;
+	l->refs = 1;
+	l->wake = fds[2];
+	l->tx_map = map_fd(fds[0], LINK_TX_SIZE, role & PROTO_ROLE_SENDER);
+	l->rx_map = map_fd(fds[1], LINK_RX_SIZE, role & PROTO_ROLE_RECEIVER);
+	if (!l->tx_map || !l->rx_map) {
+		if (l->tx_map)
+			munmap(l->tx_map, LINK_TX_SIZE);
+		if (l->rx_map)
+			munmap(l->rx_map, LINK_RX_SIZE);
+		if (l->wake >= 0)
+			close(l->wake);
+		free(l);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	l->snd.tx = l->tx_map;
+	l->snd.rx = l->rx_map;
+	l->rcv.tx = l->tx_map;
+	l->rcv.rx = l->rx_map;
+	/* Carry on where the other side's copies say the link stands. */
+	l->snd.head = atomic_load(&l->snd.tx->head);
+	l->snd.overflows = atomic_load(&l->snd.tx->overflows);
+	l->rcv.tail = atomic_load(&l->rcv.rx->tail);
+	l->rcv.overflows_seen = atomic_load(&l->rcv.tx->overflows);
+	l->hnext = s->links[id % LINK_HASH];
+	s->links[id % LINK_HASH] = l;
+	if (role & PROTO_ROLE_RECEIVER) {
+		/* Its sender may have woken us before we knew the link. */
+		l->again = true;
+		l->again_next = s->again;
+		s->again = l;
+		wake_self(s);
+	}
+	return l;
 }
 
 /* ---- our copy of the port records ------------------------------------------ */
 
+/* Stop receiving @port on its link: what was pending there goes with it. */
+static void detach_rx(struct sim *s, struct cport *cp, uint32_t port)
+{
+	if (!cp->rx)
+		return;
+	link_ack(&cp->rx->rcv, port);
+	link_unref(s, cp->rx);
+	cp->rx = NULL;
+}
+
 static void forget(struct sim *s, struct cport *cp, uint32_t port)
 {
-	honour(s, cp, port, NULL);
-	tx_put(s, cp);
-	memset(&cp->rp, 0, sizeof(cp->rp));
+	detach_rx(s, cp, port);
+	link_unref(s, cp->tx);
+	memset(cp, 0, sizeof(*cp)); /* the FIFO skips it if it is queued */
 }
 
 /*
- * Take in the lab's record of one of our ports.  @lazy: a fresh UNBOUND port
- * needs no inbox yet (none of its events can arrive before it is bound).
+ * Take in the lab's record of one of our ports.  @fresh: the reply to our own
+ * call that bound or adopted it, so it starts a new binding (unmasked, with
+ * nothing pending but what the lab raised).
  */
-static int apply(struct sim *s, const struct proto_rec *r, bool lazy)
+static int apply(struct sim *s, const struct proto_rec *r, bool fresh)
 {
+	struct clink *rx = NULL, *tx = NULL;
 	struct cport *cp;
-	struct rx_box *rx;
-	uint16_t home;
 	int err = 0;
 
 	if (r->port == 0 || r->port >= RULES_MAX_PORTS)
 		return -EIO;
-	cp = &s->port[r->port];
-	if (!r->owned) {
+	cp = cport_make(s, r->port);
+	if (!cp)
+		return -ENOMEM;
+	if (!r->owned || (fresh && cp->rp.owner)) {
+		bool queued = cp->queued;
+
 		forget(s, cp, r->port);
-		return 0;
+		cp->queued = queued;
+		if (!r->owned)
+			return 0;
 	}
+	if (r->state == RULES_INTERDOMAIN) {
+		if (r->rx_link && !(rx = link_ref(s, r->rx_link, &err)))
+			return err;
+		if (r->tx_link && !(tx = link_ref(s, r->tx_link, &err))) {
+			link_unref(s, rx);
+			return err;
+		}
+		if (rx && !(rx->role & PROTO_ROLE_RECEIVER)) {
+			link_unref(s, rx);
+			link_unref(s, tx);
+			return -EIO;
+		}
+		if (tx && !(tx->role & PROTO_ROLE_SENDER)) {
+			link_unref(s, rx);
+			link_unref(s, tx);
+			return -EIO;
+		}
+	} else if (r->state == RULES_UNBOUND && cp->rx) {
+		/* The peer closed: what it sent before stays pending. */
+		rx = cp->rx;
+		rx->refs++;
+	}
+	if (cp->rx != rx && cp->rx) {
+		if (link_pending(cp->rx->rcv.tx, cp->rx->rcv.rx, r->port))
+			cp->lab_pending = true; /* carried over to the new link */
+		detach_rx(s, cp, r->port);
+	}
+	link_unref(s, cp->rx);
+	link_unref(s, cp->tx);
+	cp->rx = rx;
+	cp->tx = tx;
 	cp->rp = (struct rules_port){
 		.state = r->state,
 		.virq = r->virq,
-		.remote_dom = r->remote_dom,
+		.remote_dom = (uint16_t)r->remote_dom,
 		.remote_port = r->remote_port,
 		.owner = s->id,
 	};
-	home = rules_home(&cp->rp, s->domid);
-	rx = find_rx(s, home);
-	if (!rx && !(lazy && r->state == RULES_UNBOUND)) {
-		rx = get_rx(s, r->port, home, &err);
-		if (!rx) {
-			forget(s, cp, r->port);
-			return err;
-		}
-	}
-	honour(s, cp, r->port, rx);
-	if (r->state == RULES_INTERDOMAIN)
-		tx_get(s, cp, r->port, r->target);
-	else
-		tx_put(s, cp);
+	if (r->raised)
+		cp->lab_pending = true;
+	queue(s, cp, r->port);
 	return 0;
 }
 
@@ -321,14 +404,23 @@ static int sync_from_lab(struct sim *s, uint32_t seq)
 		r = request(s, PROTO_SYNC, 0, 0, &s->rep, NULL, 0);
 		if (r < 0)
 			return r;
-		for (uint32_t i = 0; i < s->rep.nrec; i++)
-			(void)apply(s, &s->rep.rec[i], false);
+		for (uint32_t i = 0; i < s->rep.nrec; i++) {
+			r = apply(s, &s->rep.rec[i], false);
+			if (r < 0) {
+				/* A port we cannot follow: stop rather than
+				 * lose its events without a word. */
+				s->broken = true;
+				return -EIO;
+			}
+		}
 	} while (s->rep.flags & PROTO_F_MORE);
 	s->synced_seq = seq;
+	if (s->fifo_len)
+		wake_self(s); /* a port the lab raised, or one carried over */
 	return 0;
 }
 
-/* Every call starts with this: one load, unless the lab changed our ports. */
+/* Learn what others changed: one load, unless the lab changed our ports. */
 static inline int sync_changes(struct sim *s)
 {
 	uint32_t seq;
@@ -339,8 +431,8 @@ static inline int sync_changes(struct sim *s)
 	return seq == s->synced_seq ? 0 : sync_from_lab(s, seq);
 }
 
-/* Every operation starts here: learn what others changed. */
-static int enter(struct sim *s)
+/* Every operation starts here. */
+static int begin(struct sim *s)
 {
 	int r = sync_changes(s);
 
@@ -349,26 +441,17 @@ static int enter(struct sim *s)
 	return s->orphaned ? -ESRCH : 0;
 }
 
-static inline struct cport *own(struct sim *s, uint32_t port, int *err)
-{
-	struct cport *cp = port < RULES_MAX_PORTS ? &s->port[port] : NULL;
-
-	*err = rules_check_own_port(cp ? &cp->rp : NULL, port, s->id);
-	return *err ? NULL : cp;
-}
-
 /* A request that answers with a new or changed port of ours. */
-static int port_request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
-			bool lazy)
+static int port_request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1)
 {
-	int r = enter(s);
+	int r = begin(s);
 
 	if (r)
 		return r;
 	r = request(s, op, a0, a1, &s->rep, NULL, 0);
 	if (r >= 0 && s->rep.nrec == 1) {
 		struct proto_rec rec = s->rep.rec[0];
-		int err = apply(s, &rec, lazy);
+		int err = apply(s, &rec, op != PROTO_UNBIND);
 
 		if (err) {
 			if (rec.owned) /* do not keep a port we cannot use */
@@ -376,6 +459,8 @@ static int port_request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
 			return err;
 		}
 	}
+	if (s->fifo_len)
+		wake_self(s);
 	return r;
 }
 
@@ -383,18 +468,20 @@ static int port_request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
 
 static void sim_free(struct sim *s, bool inherited)
 {
-	for (uint32_t p = 0; p < RULES_MAX_PORTS; p++)
-		tx_put(s, &s->port[p]);
-	for (unsigned int i = 0; i < s->nrx; i++) {
-		munmap(s->rx[i]->map, E2L_INBOX_SIZE);
-		free(s->rx[i]);
+	for (unsigned int c = 0; c < NCHUNKS; c++) {
+		for (uint32_t i = 0; s->chunk[c] && i < CHUNK_PORTS; i++) {
+			link_unref(s, s->chunk[c][i].rx);
+			link_unref(s, s->chunk[c][i].tx);
+		}
+		free(s->chunk[c]);
 	}
-	free(s->rx);
-	free(s->tx);
+	free(s->fifo);
 	if (s->ctl)
-		munmap(s->ctl, 4096);
-	if (s->doorbell >= 0)
-		close(s->doorbell);
+		munmap((void *)s->ctl, PROTO_CTL_SIZE);
+	if (s->self_wake >= 0)
+		close(s->self_wake);
+	if (s->ep >= 0)
+		close(s->ep);
 	if (s->sock >= 0)
 		close(s->sock);
 	if (s->private_lab && !inherited)
@@ -404,14 +491,22 @@ static void sim_free(struct sim *s, bool inherited)
 
 static int hello(struct sim *s, uint32_t domid)
 {
-	int fds[2], r = request(s, PROTO_HELLO, domid, PROTO_VERSION, &s->rep, fds, 2);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.u64 = PROTO_WAKE_SELF };
+	int fds[PROTO_MAX_FDS], r = request(s, PROTO_HELLO, domid, PROTO_VERSION,
+					    &s->rep, fds, 2);
 
 	if (r < 0)
 		return r;
 	s->id = (uint32_t)r;
-	s->doorbell = fds[0];
-	s->ctl = map_fd(fds[1], 4096);
-	return s->ctl ? 0 : -ENOMEM;
+	s->ctl = map_fd(fds[0], PROTO_CTL_SIZE, false);
+	s->ep = fds[1];
+	if (!s->ctl)
+		return -ENOMEM;
+	s->self_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->self_wake < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->self_wake, &ev) < 0)
+		return -errno;
+	return 0;
 }
 
 static int sim_open(struct evtchnx_handle *h, const char *name,
@@ -424,7 +519,7 @@ static int sim_open(struct evtchnx_handle *h, const char *name,
 		s = calloc(1, sizeof(*s));
 		if (!s)
 			return -ENOMEM;
-		s->doorbell = -1;
+		s->ep = s->self_wake = -1;
 		s->private_lab = name == NULL;
 		s->sock = name ? lab_connect(name, opts->flags) : private_lab_connect();
 		if (s->sock < 0) {
@@ -442,7 +537,7 @@ static int sim_open(struct evtchnx_handle *h, const char *name,
 		goto fail;
 	s->domid = (uint16_t)opts->domid;
 	h->priv = s;
-	h->fd = s->doorbell;
+	h->fd = s->ep;
 	h->domid = s->domid;
 	return 0;
 fail:
@@ -472,67 +567,63 @@ static void sim_close(struct evtchnx_handle *h, bool inherited)
 static int sim_alloc_unbound(struct evtchnx_handle *h, uint32_t dom,
 			     uint32_t remote_dom)
 {
-	return port_request(sim_of(h), PROTO_ALLOC_UNBOUND, dom, remote_dom, true);
+	return port_request(sim_of(h), PROTO_ALLOC_UNBOUND, dom, remote_dom);
 }
 
 static int sim_bind_interdomain(struct evtchnx_handle *h, uint32_t remote_dom,
 				uint32_t remote_port)
 {
 	return port_request(sim_of(h), PROTO_BIND_INTERDOMAIN, remote_dom,
-			    remote_port, false);
+			    remote_port);
 }
 
 static int sim_bind_virq(struct evtchnx_handle *h, uint32_t virq)
 {
-	return port_request(sim_of(h), PROTO_BIND_VIRQ, virq, 0, false);
+	return port_request(sim_of(h), PROTO_BIND_VIRQ, virq, 0);
 }
 
 static int sim_adopt(struct evtchnx_handle *h, uint32_t port)
 {
-	return port_request(sim_of(h), PROTO_ADOPT, port, 0, false);
+	return port_request(sim_of(h), PROTO_ADOPT, port, 0);
 }
-
-static void settle(struct sim *s);
 
 static int sim_unbind(struct evtchnx_handle *h, uint32_t port)
 {
 	struct sim *s = sim_of(h);
-	int r = enter(s);
+	int r = begin(s);
 
 	if (!r)
 		(void)own(s, port, &r); /* the contract's -EINVAL/-ENOTCONN */
 	if (r)
 		return r;
-	r = port_request(s, PROTO_UNBIND, port, 0, false);
-	if (r == 0)
-		settle(s); /* its pending event, if any, is gone with it */
-	return r;
+	return port_request(s, PROTO_UNBIND, port, 0);
 }
 
 static int sim_send(struct evtchnx_handle *h, uint32_t port)
 {
 	struct sim *s = sim_of(h);
 	struct cport *cp;
-	int r = enter(s);
+	int r = begin(s);
 
 	if (r || !(cp = own(s, port, &r)))
 		return r;
 	r = rules_send_action(&cp->rp);
-	if (r == RULES_SEND_REMOTE && cp->tx) {
-		if (e2l_raise(cp->tx->map, cp->rp.remote_port))
-			(void)eventfd_write(cp->tx->doorbell, 1);
+	if (r != RULES_SEND_REMOTE)
+		return r; /* RULES_SEND_DROP (0: the event is dropped) or -EINVAL */
+	if (cp->tx && cp->rp.remote_port < RULES_MAX_PORTS) {
+		if (link_raise(&cp->tx->snd, cp->rp.remote_port))
+			(void)eventfd_write(cp->tx->wake, 1);
 		return 0;
 	}
-	if (r == RULES_SEND_REMOTE || r == RULES_SEND_SELF)
-		return request(s, PROTO_SEND, port, 0, &s->rep, NULL, 0);
-	return r; /* RULES_SEND_DROP (0) or -EINVAL */
+	/* The peer end has no owner yet: the lab latches the event. */
+	return request(s, PROTO_SEND, port, 0, &s->rep, NULL, 0);
 }
 
 static int sim_status(struct evtchnx_handle *h, uint32_t dom, uint32_t port,
 		      struct evtchnx_status *st)
 {
 	struct sim *s = sim_of(h);
-	int r = enter(s);
+	int r = begin(s);
 
 	if (r)
 		return r;
@@ -551,9 +642,19 @@ static int simple_request(struct evtchnx_handle *h, uint32_t op, uint32_t a0,
 			  uint32_t a1)
 {
 	struct sim *s = sim_of(h);
-	int r = enter(s);
+	int r = begin(s);
 
-	return r ? r : request(s, op, a0, a1, &s->rep, NULL, 0);
+	if (r)
+		return r;
+	r = request(s, op, a0, a1, &s->rep, NULL, 0);
+	/* The lab may have changed our ports (reset): learn it now. */
+	if (r >= 0 && !s->broken) {
+		int e = sync_changes(s);
+
+		if (e)
+			return e;
+	}
+	return r;
 }
 
 static int sim_reset(struct evtchnx_handle *h, uint32_t dom)
@@ -584,135 +685,122 @@ static int sim_raise_virq(struct evtchnx_handle *h, uint32_t domid,
 
 /* ---- delivery -------------------------------------------------------------- */
 
-static unsigned int take(struct sim *s, uint32_t *ports, unsigned int max)
+/* A port number read from link @l: honoured only if its events arrive there. */
+static void receive(struct sim *s, struct clink *l, uint32_t port)
 {
-	unsigned int n = 0;
+	struct cport *cp = cport_get(s, port);
 
-	for (unsigned int i = 0; i < s->nrx && n < max; i++)
-		n += e2l_take(s->rx[i]->map, s->rx[i]->honour, ports + n, max - n);
-	return n;
+	if (!cp || !cp->rp.owner || cp->rx != l) {
+		s->stale = l; /* perhaps a binding we have yet to learn */
+		return;
+	}
+	queue(s, cp, port);
 }
 
-static bool any_deliverable(struct sim *s)
+static void receive_cb(void *ctx, uint32_t port)
 {
-	for (unsigned int i = 0; i < s->nrx; i++)
-		if (e2l_any_deliverable(s->rx[i]->map, s->rx[i]->honour))
-			return true;
-	return false;
+	struct sim *s = ctx;
+	struct cport *cp = cport_get(s, port);
+
+	if (cp && cp->rp.owner && cp->rx)
+		queue(s, cp, port);
 }
 
-static unsigned int claim_kicks(struct sim *s)
+/* Read what link @l's ring holds, a bounded amount per call. */
+static void drain(struct sim *s, struct clink *l)
 {
-	unsigned int n = 0;
+	for (int round = 0; round < DRAIN_ROUNDS; round++) {
+		int n;
 
-	for (unsigned int i = 0; i < s->nrx; i++)
-		n += e2l_claim_kick(s->rx[i]->map);
-	return n;
-}
-
-static void read_doorbell(struct sim *s)
-{
-	eventfd_t v;
-
-	if (eventfd_read(s->doorbell, &v) == 0)
-		s->doorbell_debt -= (int64_t)v;
-}
-
-/*
- * The doorbell protocol.  A sender sets its bit, takes the kick (kicked
- * 0->1), then writes one unit to the doorbell (or gives the kick back if
- * we took the event meanwhile, e2l_kick_taken()).  The receiver drains the
- * doorbell, takes the kicks back (1->0) and looks for ports once more.  To
- * keep the fd exact without losing a wake-up, the units read must match the
- * kicks taken back: a write still on its way for a kick we took back would
- * leave the fd readable with nothing to deliver, and a unit read for a kick
- * still set would keep senders from ever writing again.  doorbell_debt
- * counts the difference.
- */
-static void drain_doorbell(struct sim *s)
-{
-	read_doorbell(s);
-	s->doorbell_debt += claim_kicks(s);
-}
-
-/*
- * Nothing is deliverable: balance the debt.  Returns true when a kick made
- * since was taken back, so the caller must look for ports again.  A positive
- * debt is a sender between its kick and its write: yield to it a few times,
- * then wait for its write (it may have been descheduled) for a bounded time.
- */
-static bool settle_doorbell(struct sim *s)
-{
-	int64_t deadline = 0;
-
-	for (int spin = 0;; spin++) {
-		if (s->doorbell_debt == 0)
-			return false;
-		if (s->doorbell_debt < 0) {
-			unsigned int more = claim_kicks(s);
-
-			if (!more) { /* units the lab server wrote itself */
-				s->doorbell_debt = 0;
-				return false;
+		while ((n = link_read(&l->rcv, s->ring, LINK_RING)) != 0) {
+			if (n < 0) {
+				link_scan(&l->rcv, receive_cb, s);
+				continue;
 			}
-			s->doorbell_debt += more;
-			return true;
-		}
-		if (spin < QUIET_SPINS) {
-			sched_yield();
-		} else {
-			struct pollfd pfd = { .fd = s->doorbell, .events = POLLIN };
-			int64_t left;
-
-			if (!deadline)
-				deadline = evtchnx_now_ms() + QUIET_WAIT_MS;
-			left = deadline - evtchnx_now_ms();
-			if (left <= 0)
+			for (int i = 0; i < n; i++)
+				receive(s, l, s->ring[i]);
+			if (n < (int)LINK_RING)
 				break;
-			(void)poll(&pfd, 1, (int)left);
 		}
-		read_doorbell(s);
+		if (!link_receiver_idle(&l->rcv))
+			return;
 	}
-	/* The sender died mid-send, or the lab server read a unit while
-	 * settling: start counting afresh rather than wait on every call. */
-	s->doorbell_debt = 0;
-	return false;
+	/* The sender keeps writing: read on at the next call. */
+	if (!l->again) {
+		l->again = true;
+		l->again_next = s->again;
+		s->again = l;
+	}
+	wake_self(s);
 }
 
-/* Make the fd readable exactly while a port is deliverable, taking up to
- * @max ports on the way (for pending()).  Returns how many it took. */
-static unsigned int quiet_doorbell(struct sim *s, uint32_t *ports,
-				   unsigned int max)
+/* Collect the links that woke and read them into the FIFO. */
+static void collect(struct sim *s)
+{
+	struct epoll_event evs[COLLECT_MAX];
+	struct clink *l;
+	int n;
+
+	while ((l = s->again)) {
+		s->again = l->again_next;
+		l->again = false;
+		drain(s, l);
+		if (l->again)
+			break; /* still busy: it is back on the list */
+	}
+	n = epoll_wait(s->ep, evs, COLLECT_MAX, 0);
+	for (int i = 0; i < n; i++) {
+		uint64_t id = evs[i].data.u64;
+
+		if (id == PROTO_WAKE_SELF) {
+			s->self_armed = false;
+			continue;
+		}
+		if (id == PROTO_WAKE_LAB) {
+			(void)sync_changes(s); /* a record carries the news */
+			continue;
+		}
+		if (id > UINT32_MAX)
+			continue;
+		l = link_lookup(s, (uint32_t)id);
+		if (!l && sync_changes(s) == 0) /* a link we are about to learn */
+			l = link_lookup(s, (uint32_t)id);
+		if (l && (l->role & PROTO_ROLE_RECEIVER))
+			drain(s, l);
+	}
+	if (n == COLLECT_MAX)
+		wake_self(s); /* more links woke than we took */
+	/* A port read from a link before we learnt of its binding: the lab
+	 * announced the binding before the sender could use it. */
+	if (s->stale && sync_changes(s) == 0 && s->stale) {
+		link_scan(&s->stale->rcv, receive_cb, s);
+		s->stale = NULL;
+	}
+}
+
+/* Hand out up to @max ports from the FIFO, taking and masking each. */
+static unsigned int deliver(struct sim *s, uint32_t *ports, unsigned int max)
 {
 	unsigned int n = 0;
 
-	for (int round = 0;; round++) {
-		(void)sync_changes(s); /* a binding may have become honoured */
-		if (n < max)
-			n += take(s, ports + n, max - n);
-		/* After the take: a sender that found an event we took still
-		 * deliverable has kicked by now, or sees it taken. */
-		drain_doorbell(s);
-		if (any_deliverable(s)) {
-			kick_self(s);
-			break;
-		}
-		if (s->doorbell_debt == 0)
-			break; /* balanced: the fd is quiet */
-		if (settle_doorbell(s) && round + 1 < QUIET_ROUNDS)
-			continue; /* kicks made meanwhile: look again */
-		/* Settling may have read the unit of an event raised since. */
-		if (any_deliverable(s))
-			kick_self(s);
-		break;
+	while (n < max && s->fifo_len) {
+		uint32_t port = s->fifo[s->fifo_head];
+		struct cport *cp = cport_get(s, port);
+
+		s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
+		s->fifo_len--;
+		if (!cp || !cp->queued)
+			continue;
+		cp->queued = false;
+		if (!cp->rp.owner || cp->masked || !port_pending(cp, port))
+			continue;
+		cp->lab_pending = false;
+		if (cp->rx)
+			link_ack(&cp->rx->rcv, port);
+		cp->masked = true;
+		ports[n++] = port;
 	}
 	return n;
-}
-
-/* The fd must not stay readable for an event that went away with its port. */
-static void settle(struct sim *s)
-{
-	(void)quiet_doorbell(s, NULL, 0);
 }
 
 static int sim_pending(struct evtchnx_handle *h, uint32_t *ports,
@@ -720,14 +808,19 @@ static int sim_pending(struct evtchnx_handle *h, uint32_t *ports,
 {
 	struct sim *s = sim_of(h);
 	unsigned int n;
-	int r = enter(s);
+	int r = begin(s);
 
 	if (r)
 		return r;
-	n = take(s, ports, max);
-	if (n == max && any_deliverable(s))
-		return (int)n; /* more to come: the doorbell stays readable */
-	n += quiet_doorbell(s, ports + n, max - n);
+	n = deliver(s, ports, max);
+	if (n < max || !s->fifo_len) {
+		/* Also when the FIFO just ran dry: a wake-up left over from
+		 * what it held is cleared, so a spurious one does not last. */
+		collect(s);
+		n += deliver(s, ports + n, max - n);
+	}
+	if (s->fifo_len)
+		wake_self(s); /* more to hand out: keep the fd readable */
 	return (int)n;
 }
 
@@ -735,12 +828,16 @@ static int sim_unmask(struct evtchnx_handle *h, uint32_t port)
 {
 	struct sim *s = sim_of(h);
 	struct cport *cp;
-	int r = enter(s);
+	int r = begin(s);
 
 	if (r || !(cp = own(s, port, &r)))
 		return r;
-	if (cp->rx && e2l_unmask(cp->rx->map, port))
-		kick_self(s);
+	if (!cp->masked)
+		return 0;
+	cp->masked = false;
+	queue(s, cp, port);
+	if (cp->queued)
+		wake_self(s);
 	return 0;
 }
 
@@ -748,11 +845,11 @@ static int sim_is_pending(struct evtchnx_handle *h, uint32_t port)
 {
 	struct sim *s = sim_of(h);
 	struct cport *cp;
-	int r = enter(s);
+	int r = begin(s);
 
 	if (r || !(cp = own(s, port, &r)))
 		return r;
-	return cp->rx && e2l_is_pending(cp->rx->map, port);
+	return port_pending(cp, port);
 }
 
 const struct evtchnx_backend_ops evtchnx_sim_ops = {

@@ -34,11 +34,10 @@ static int start(void)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, door) < 0)
 		return -errno;
 	cfg.door_fd = door[1];
-	lab.server = lab_server_new(&cfg);
+	lab.server = lab_server_new(&cfg); /* owns door[1], also on failure */
 	if (!lab.server) {
 		err = -errno;
 		close(door[0]);
-		close(door[1]);
 		return err;
 	}
 	/* The server thread takes no signals: they belong to the application. */

@@ -5,9 +5,11 @@
  * One AF_UNIX SOCK_SEQPACKET connection per handle, strictly request/reply:
  * the server never sends anything unasked, so a connection cannot fill up.
  * What the server must tell a handle between requests (a port of its was
- * changed by someone else) it records in the handle's dirty set and
- * announces by bumping the sequence number in the handle's control page; the
- * handle then asks for the changes (PROTO_SYNC).  Events never travel here.
+ * changed by someone else, or the lab raised an event on it) it records in
+ * the handle's dirty set, announces by bumping the sequence number in the
+ * handle's control page and, for an event, by a wake-up on the handle's
+ * epoll set; the handle then asks for the changes (PROTO_SYNC).  Events
+ * between handles never travel here: they take a link (link.h).
  */
 #ifndef EVTCHNX_SIM_PROTO_H
 #define EVTCHNX_SIM_PROTO_H
@@ -16,30 +18,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 1u
+#define PROTO_VERSION 2u
 #define PROTO_MAX_RECS 256u
-#define PROTO_MAX_FDS 2u
+#define PROTO_MAX_FDS 3u
+
+/* The epoll data of the wake-ups in a handle's epoll set (evtchnx_fd()):
+ * a link's wake-up carries the link's id (>= 1). */
+#define PROTO_WAKE_LAB 0u          /* the lab server's */
+#define PROTO_WAKE_SELF UINT64_MAX /* the handle's own */
 
 enum proto_op {
-	PROTO_HELLO = 1,       /* arg: domid, version, flags; fds back: doorbell, control page */
+	PROTO_HELLO = 1,       /* arg: domid, version; fds back: epoll set, control page */
 	PROTO_BYE,             /* leave the lab (close every port) */
 	PROTO_SYNC,            /* records of changed ports */
-	PROTO_GET_INBOX,       /* arg: own port; fd back: the inbox holding its bits */
-	PROTO_GET_TARGET,      /* arg: own port; fds back: peer inbox, peer doorbell */
+	PROTO_GET_LINK,        /* arg: link id; result: PROTO_ROLE_*; fds back below */
 	PROTO_ALLOC_UNBOUND,   /* arg: dom, remote_dom */
 	PROTO_BIND_INTERDOMAIN,/* arg: remote_dom, remote_port */
 	PROTO_BIND_VIRQ,       /* arg: virq */
 	PROTO_ADOPT,           /* arg: port */
 	PROTO_UNBIND,          /* arg: port */
-	PROTO_SEND,            /* arg: port (when the handle cannot raise it itself) */
+	PROTO_SEND,            /* arg: port (when the handle has no link for it) */
 	PROTO_STATUS,          /* arg: dom, port */
 	PROTO_RESET,           /* arg: dom */
 	PROTO_RESTRICT,        /* arg: domid */
 	PROTO_DOMAIN_CREATE,   /* arg: domid */
 	PROTO_DOMAIN_DESTROY,  /* arg: domid */
 	PROTO_RAISE_VIRQ,      /* arg: domid, virq */
-	PROTO_OP_MAX,
 };
+
+/* PROTO_GET_LINK: the handle's role on the link, and the descriptors that
+ * come with it, in this order: the tx page (read-write for the sender,
+ * read-only for the receiver), the rx page (read-write for the receiver,
+ * read-only for the sender), and for the sender the link's wake-up. */
+#define PROTO_ROLE_SENDER 0x1
+#define PROTO_ROLE_RECEIVER 0x2
 
 struct proto_req {
 	uint32_t op;
@@ -52,11 +64,11 @@ struct proto_rec {
 	uint8_t owned;        /* 0: the handle no longer owns it (forget it) */
 	uint8_t state;        /* enum rules_state */
 	uint8_t virq;
-	uint8_t pad;
-	uint16_t remote_dom;
-	uint16_t pad2;
+	uint8_t raised;       /* the lab raised an event on it since the last record */
+	uint32_t remote_dom;
 	uint32_t remote_port;
-	uint32_t target;      /* INTERDOMAIN: handle id owning the peer end, 0: none */
+	uint32_t rx_link;     /* INTERDOMAIN: the link its events arrive on, 0: none */
+	uint32_t tx_link;     /* INTERDOMAIN: the link its sends take, 0: through the lab */
 };
 
 struct proto_status {
@@ -82,6 +94,8 @@ struct proto_ctl_page {
 	_Atomic uint32_t seq; /* bumped after the handle's dirty set grew */
 };
 
+#define PROTO_CTL_SIZE 4096u
+
 /*
  * Send one message with up to PROTO_MAX_FDS descriptors (never raises
  * SIGPIPE).  Returns 0 or a negative errno; retries EINTR.
@@ -96,5 +110,16 @@ int proto_send(int sock, const void *buf, size_t len, const int *fds,
  */
 ssize_t proto_recv(int sock, void *buf, size_t cap, int *fds,
 		   unsigned int *nfds);
+
+/*
+ * A shared page: a sealed memfd of @size bytes (it can neither shrink nor
+ * grow, so no holder can make another's mapping fault), mapped read-write
+ * into this process when @map is not NULL.  Returns the fd or a negative
+ * errno.
+ */
+int proto_shared_page(const char *name, size_t size, void **map);
+/* A read-only descriptor of the same memfd (a new open file description),
+ * or a negative errno. */
+int proto_reopen_ro(int memfd);
 
 #endif /* EVTCHNX_SIM_PROTO_H */

@@ -5,9 +5,15 @@
  * One thread, one epoll loop.  Each connected handle is a struct client:
  * its socket, a pidfd watching the process that opened it (so a descriptor
  * inherited by a forked child never keeps a dead process's domain alive),
- * its doorbell eventfd, its control page, and the inboxes that hold its
- * ports' pending bits, one per peer domain.  The hypervisor rules live in
- * rules.c; this file only carries out what they decide (rules_hooks).
+ * its epoll set (what evtchnx_fd() returns; the server keeps a copy to add
+ * and remove the wake-ups of the handle's links), the server's own wake-up
+ * in that set, and its control page.  The hypervisor rules live in rules.c;
+ * this file carries out what they decide (rules_hooks) and keeps one link
+ * (link.h) per pair of handles that share a channel, in each direction, for
+ * as long as they share one.
+ *
+ * The server never maps a link or reads anything a client can write but
+ * the messages on its socket: no client can make it fault, block or spin.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +29,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "event_2l.h"
 #include "labdir.h"
+#include "link.h"
+#include "portset.h"
 #include "proto.h"
 #include "rules.h"
 #include "server.h"
@@ -36,26 +43,30 @@ struct watch {
 	struct client *c;
 };
 
-struct srv_inbox {
-	uint16_t home;
-	int fd;
-	struct e2l_inbox *map;
+/* The events of the channels between two handles, one way. */
+struct link {
+	uint32_t id;
+	struct client *from, *to;
+	unsigned int channels;
+	int tx_fd, rx_fd, wake; /* -1 until made (link_ready()) */
+	struct link *next_out;  /* in from->out */
+	struct link *next_in;   /* in to->in */
 };
 
 struct client {
 	struct rules_handle rh; /* rh.id is the slot in server->clients */
-	uint32_t serial;        /* unique for the lab's life, unlike rh.id */
 	bool joined;
+	bool told_orphaned;
 	int sock;
 	int pidfd;
-	int doorbell;
+	int epfd;               /* the handle's epoll set */
+	int wake;               /* the server's wake-up in it */
 	int ctl_fd;
 	struct proto_ctl_page *ctl;
-	bool told_orphaned;
-	bool lost_ports;        /* someone else freed a port of ours: settle */
-	struct srv_inbox *inbox;
-	unsigned int ninbox;
-	uint64_t dirty[RULES_MAX_PORTS / 64];
+	struct portset dirty;   /* ports whose record the handle must re-read */
+	struct portset raised;  /* ports the lab raised an event on */
+	struct link *out;       /* links this handle sends on */
+	struct link *in;        /* links this handle receives on */
 	struct watch wsock, wpid;
 };
 
@@ -67,114 +78,169 @@ struct lab_server {
 	struct watch wlisten, wdoor, wtimer;
 	bool door_open;
 	unsigned int nclients;
-	uint32_t last_serial;
-	bool must_settle;      /* some client has lost_ports */
+	struct client *requester; /* the client whose request is served */
+	uint32_t last_link_id;
 	struct client *clients[RULES_MAX_HANDLES + 1];
 	struct proto_rep rep; /* reply buffer */
 };
 
-/* ---- inboxes and descriptors ------------------------------------------ */
-
-static int map_shared(const char *name, size_t size, int *fdp, void **mapp)
+static struct client *client_of(struct lab_server *s, uint32_t id)
 {
-	int fd = memfd_create(name, MFD_CLOEXEC);
-	void *m;
-
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0)
-		goto fail;
-	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		goto fail;
-	*fdp = fd;
-	*mapp = m;
-	return 0;
-fail:;
-	int err = -errno;
-	close(fd);
-	return err;
+	return id && id <= RULES_MAX_HANDLES ? s->clients[id] : NULL;
 }
 
-static struct srv_inbox *find_inbox(struct client *c, uint16_t home)
+static void wake(int fd)
 {
-	for (unsigned int i = 0; i < c->ninbox; i++)
-		if (c->inbox[i].home == home)
-			return &c->inbox[i];
+	(void)eventfd_write(fd, 1);
+}
+
+/* ---- links ----------------------------------------------------------------- */
+
+static struct link *link_find(struct client *from, struct client *to)
+{
+	for (struct link *l = from->out; l; l = l->next_out)
+		if (l->to == to)
+			return l;
 	return NULL;
 }
 
-static struct srv_inbox *get_inbox(struct client *c, uint16_t home, int *err)
+/* Make the link's pages and wake-up, once.  Until then (out of memory or
+ * descriptors) its channels' events go through the lab. */
+static bool link_ready(struct lab_server *s, struct link *l)
 {
-	struct srv_inbox *ib = find_inbox(c, home), *grown;
-	void *map = NULL;
-	int fd = -1;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 
-	if (ib)
-		return ib;
-	grown = realloc(c->inbox, (c->ninbox + 1) * sizeof(*grown));
-	if (!grown) {
-		*err = -ENOMEM;
-		return NULL;
+	(void)s;
+	if (l->wake >= 0)
+		return true;
+	if (l->tx_fd < 0)
+		l->tx_fd = proto_shared_page("evtchnx-link-tx", LINK_TX_SIZE, NULL);
+	if (l->rx_fd < 0)
+		l->rx_fd = proto_shared_page("evtchnx-link-rx", LINK_RX_SIZE, NULL);
+	if (l->tx_fd < 0 || l->rx_fd < 0)
+		return false;
+	l->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->wake < 0)
+		return false;
+	ev.data.u64 = l->id;
+	if (epoll_ctl(l->to->epfd, EPOLL_CTL_ADD, l->wake, &ev) < 0) {
+		close(l->wake);
+		l->wake = -1;
+		return false;
 	}
-	c->inbox = grown;
-	*err = map_shared("evtchnx-inbox", E2L_INBOX_SIZE, &fd, &map);
-	if (*err)
-		return NULL;
-	ib = &c->inbox[c->ninbox++];
-	ib->home = home;
-	ib->fd = fd;
-	ib->map = map;
-	return ib;
+	return true;
+}
+
+static void link_get(struct lab_server *s, struct client *from,
+		     struct client *to)
+{
+	struct link *l = link_find(from, to);
+
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			return; /* its channels' events go through the lab */
+		l->id = ++s->last_link_id ? s->last_link_id : ++s->last_link_id;
+		l->from = from;
+		l->to = to;
+		l->tx_fd = l->rx_fd = l->wake = -1;
+		l->next_out = from->out;
+		from->out = l;
+		l->next_in = to->in;
+		to->in = l;
+	}
+	l->channels++;
+	(void)link_ready(s, l);
+}
+
+static void link_free(struct link *l)
+{
+	struct link **pp = &l->from->out;
+
+	while (*pp != l)
+		pp = &(*pp)->next_out;
+	*pp = l->next_out;
+	pp = &l->to->in;
+	while (*pp != l)
+		pp = &(*pp)->next_in;
+	*pp = l->next_in;
+	if (l->wake >= 0) {
+		/* The sender may keep its copy: make sure it wakes nobody.  A
+		 * wake-up it gave may go with it: the receiver looks again at
+		 * the ports the link carried when it reads their records. */
+		(void)epoll_ctl(l->to->epfd, EPOLL_CTL_DEL, l->wake, NULL);
+		close(l->wake);
+		wake(l->to->wake);
+	}
+	if (l->tx_fd >= 0)
+		close(l->tx_fd);
+	if (l->rx_fd >= 0)
+		close(l->rx_fd);
+	free(l);
+}
+
+static void link_put(struct client *from, struct client *to)
+{
+	struct link *l = link_find(from, to);
+
+	if (l && --l->channels == 0)
+		link_free(l);
+}
+
+/* The id of the link from @from to @to, if it can carry events. */
+static uint32_t link_id(struct lab_server *s, struct client *from,
+			struct client *to)
+{
+	struct link *l = from && to ? link_find(from, to) : NULL;
+
+	return l && link_ready(s, l) ? l->id : 0;
 }
 
 /* ---- what the rules ask for ---------------------------------------------- */
 
-static void hook_raise(void *ctx, const struct rules_event *ev)
-{
-	struct lab_server *s = ctx;
-	struct client *c = ev->owner <= RULES_MAX_HANDLES ? s->clients[ev->owner] : NULL;
-	struct srv_inbox *ib;
-	int err;
-
-	if (!c)
-		return;
-	ib = get_inbox(c, ev->home, &err);
-	if (!ib)
-		return; /* out of memory or descriptors: the event is dropped */
-	if (e2l_raise(ib->map, ev->port))
-		(void)eventfd_write(c->doorbell, 1);
-}
-
-static void hook_clear(void *ctx, const struct rules_event *ev)
-{
-	struct lab_server *s = ctx;
-	struct client *c = ev->owner <= RULES_MAX_HANDLES ? s->clients[ev->owner] : NULL;
-	struct srv_inbox *ib = c ? find_inbox(c, ev->home) : NULL;
-
-	if (ib)
-		e2l_clear(ib->map, ev->port);
-}
-
 static void announce(struct client *c)
 {
-	atomic_fetch_add(&c->ctl->seq, 1);
+	atomic_fetch_add_explicit(&c->ctl->seq, 1, memory_order_release);
 }
 
 static void hook_changed(void *ctx, uint32_t owner, uint32_t port)
 {
-	struct lab_server *s = ctx;
-	struct client *c = owner <= RULES_MAX_HANDLES ? s->clients[owner] : NULL;
+	struct client *c = client_of(ctx, owner);
 
-	const struct rules_port *p;
-
-	if (!c || port >= RULES_MAX_PORTS)
+	if (!c || portset_add(&c->dirty, port) < 0)
 		return;
-	c->dirty[port / 64] |= 1ull << (port % 64);
-	p = rules_port_of(s->lab, c->rh.domid, port);
-	if (c->rh.orphaned || !p || p->owner != c->rh.id)
-		c->lost_ports = s->must_settle = true;
 	announce(c);
+}
+
+/* An event the lab raises itself (a virq, the pending bit of a new binding,
+ * a send without a link): the handle learns it from the port's record. */
+static void hook_raise(void *ctx, const struct rules_event *ev)
+{
+	struct lab_server *s = ctx;
+	struct client *c = client_of(s, ev->owner);
+
+	if (!c || portset_add(&c->raised, ev->port) < 0 ||
+	    portset_add(&c->dirty, ev->port) < 0)
+		return;
+	announce(c);
+	if (c != s->requester) /* the requester learns it from the reply */
+		wake(c->wake);
+}
+
+static void hook_channel(void *ctx, uint32_t a, uint32_t b, bool up)
+{
+	struct lab_server *s = ctx;
+	struct client *ca = client_of(s, a), *cb = client_of(s, b);
+
+	if (!ca || !cb)
+		return;
+	if (up) {
+		link_get(s, ca, cb);
+		link_get(s, cb, ca);
+	} else {
+		link_put(ca, cb);
+		link_put(cb, ca);
+	}
 }
 
 /* @port of @c's domain, if @c owns it. */
@@ -186,47 +252,6 @@ static const struct rules_port *own_port(struct lab_server *s, struct client *c,
 	if (c->rh.orphaned || !p || p->owner != c->rh.id || p->state == RULES_FREE)
 		return NULL;
 	return p;
-}
-
-/*
- * A port that went away may have left the client's doorbell rung for an
- * event that is gone with it.  Do what the client does after draining its
- * doorbell (event_2l.h): quiet it, re-arm the kicks, and ring it again only
- * if one of the ports it still owns is deliverable.
- */
-static void settle(struct lab_server *s, struct client *c)
-{
-	const struct rules_port *p;
-	bool deliverable = false;
-	eventfd_t v;
-
-	c->lost_ports = false;
-	if (c->rh.orphaned)
-		return; /* its doorbell stays rung: every call now fails */
-	(void)eventfd_read(c->doorbell, &v);
-	for (unsigned int i = 0; i < c->ninbox; i++)
-		(void)e2l_claim_kick(c->inbox[i].map);
-	for (uint32_t port = 1; port < RULES_MAX_PORTS && !deliverable; port++) {
-		struct srv_inbox *ib;
-
-		p = own_port(s, c, port);
-		if (!p)
-			continue;
-		ib = find_inbox(c, rules_home(p, c->rh.domid));
-		deliverable = ib && e2l_deliverable(ib->map, port);
-	}
-	if (deliverable)
-		(void)eventfd_write(c->doorbell, 1);
-}
-
-static void settle_all(struct lab_server *s)
-{
-	if (!s->must_settle)
-		return;
-	s->must_settle = false;
-	for (uint32_t id = 1; id <= RULES_MAX_HANDLES; id++)
-		if (s->clients[id] && s->clients[id]->lost_ports)
-			settle(s, s->clients[id]);
 }
 
 /* ---- clients -------------------------------------------------------------- */
@@ -262,7 +287,7 @@ static void client_add(struct lab_server *s, int sock, bool watch_pid)
 		return;
 	}
 	c->sock = sock;
-	c->pidfd = c->doorbell = c->ctl_fd = -1;
+	c->pidfd = c->epfd = c->wake = c->ctl_fd = -1;
 	c->wsock = (struct watch){ W_SOCK, c };
 	c->wpid = (struct watch){ W_PIDFD, c };
 	(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
@@ -288,29 +313,41 @@ static void client_add(struct lab_server *s, int sock, bool watch_pid)
 	}
 }
 
+static void client_leave(struct lab_server *s, struct client *c)
+{
+	if (!c->joined)
+		return;
+	rules_leave(s->lab, &c->rh); /* closes its channels, and so its links */
+	s->clients[c->rh.id] = NULL;
+	c->joined = false;
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 static void client_drop(struct lab_server *s, struct client *c)
 {
-	if (c->joined) {
-		rules_leave(s->lab, &c->rh);
-		s->clients[c->rh.id] = NULL;
-	}
+	client_leave(s, c);
+	while (c->out) /* none left after rules_leave(); never leak one */
+		link_free(c->out);
+	while (c->in)
+		link_free(c->in);
 	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->sock, NULL);
 	close(c->sock);
 	if (c->pidfd >= 0) {
 		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
 		close(c->pidfd);
 	}
-	if (c->doorbell >= 0)
-		close(c->doorbell);
+	close_fd(c->epfd);
+	close_fd(c->wake);
 	if (c->ctl)
-		munmap(c->ctl, sizeof(*c->ctl) < 4096 ? 4096 : sizeof(*c->ctl));
-	if (c->ctl_fd >= 0)
-		close(c->ctl_fd);
-	for (unsigned int i = 0; i < c->ninbox; i++) {
-		munmap(c->inbox[i].map, E2L_INBOX_SIZE);
-		close(c->inbox[i].fd);
-	}
-	free(c->inbox);
+		munmap(c->ctl, PROTO_CTL_SIZE);
+	close_fd(c->ctl_fd);
+	portset_free(&c->dirty);
+	portset_free(&c->raised);
 	free(c);
 	if (--s->nclients == 0 && s->cfg.listen_fd >= 0)
 		arm_timer(s, s->cfg.grace_ms);
@@ -332,11 +369,12 @@ static void fill_rec(struct lab_server *s, struct client *c, uint32_t port,
 	r->virq = p->virq;
 	r->remote_dom = p->remote_dom;
 	r->remote_port = p->remote_port;
+	r->raised = portset_del(&c->raised, port);
 	if (p->state == RULES_INTERDOMAIN) {
-		uint32_t t = rules_peer_owner(s->lab, c->rh.domid, port);
+		struct client *peer = client_of(s, rules_peer_owner(s->lab, c->rh.domid, port));
 
-		if (t && t <= RULES_MAX_HANDLES && s->clients[t])
-			r->target = s->clients[t]->serial;
+		r->rx_link = link_id(s, peer, c);
+		r->tx_link = link_id(s, c, peer);
 	}
 }
 
@@ -347,96 +385,97 @@ static void add_rec(struct lab_server *s, struct client *c, uint32_t port)
 
 static int do_sync(struct lab_server *s, struct client *c)
 {
-	for (unsigned int w = 0; w < RULES_MAX_PORTS / 64; w++) {
-		while (c->dirty[w]) {
-			if (s->rep.nrec == PROTO_MAX_RECS) {
-				s->rep.flags |= PROTO_F_MORE;
-				return 0;
-			}
-			unsigned int b = (unsigned int)__builtin_ctzll(c->dirty[w]);
+	while (s->rep.nrec < PROTO_MAX_RECS) {
+		int64_t port = portset_pop(&c->dirty);
 
-			c->dirty[w] &= c->dirty[w] - 1;
-			add_rec(s, c, w * 64 + b);
-		}
+		if (port < 0)
+			return 0;
+		add_rec(s, c, (uint32_t)port);
 	}
+	if (c->dirty.nonempty)
+		s->rep.flags |= PROTO_F_MORE;
 	return 0;
 }
 
-static int do_get_inbox(struct lab_server *s, struct client *c, uint32_t port,
-			int *fds, unsigned int *nfds)
+static int do_get_link(struct lab_server *s, struct client *c, uint32_t id,
+		       int *fds, unsigned int *nfds)
 {
-	const struct rules_port *p = own_port(s, c, port);
-	struct srv_inbox *ib;
-	int err;
+	struct link *l;
+	int role, fd;
 
-	if (!p)
-		return -ENOTCONN;
-	ib = get_inbox(c, rules_home(p, c->rh.domid), &err);
-	if (!ib)
-		return err;
-	fds[(*nfds)++] = ib->fd;
-	return ib->home;
-}
-
-static int do_get_target(struct lab_server *s, struct client *c, uint32_t port,
-			 int *fds, unsigned int *nfds)
-{
-	const struct rules_port *p = own_port(s, c, port);
-	struct client *t;
-	struct srv_inbox *ib;
-	uint32_t tid;
-	int err;
-
-	if (!p)
-		return -ENOTCONN;
-	if (p->state != RULES_INTERDOMAIN)
-		return -EINVAL;
-	tid = rules_peer_owner(s->lab, c->rh.domid, port);
-	t = tid && tid <= RULES_MAX_HANDLES ? s->clients[tid] : NULL;
-	if (!t)
-		return -ENOENT; /* the peer end has no owner: send through the lab */
-	/* The peer port's bits live in the inbox its owner keeps for us. */
-	ib = get_inbox(t, c->rh.domid, &err);
-	if (!ib)
-		return err;
-	fds[(*nfds)++] = ib->fd;
-	fds[(*nfds)++] = t->doorbell;
-	return (int)t->serial;
+	for (l = c->out; l && l->id != id; l = l->next_out)
+		;
+	if (!l)
+		for (l = c->in; l && l->id != id; l = l->next_in)
+			;
+	if (!l)
+		return -ENOENT;
+	if (!link_ready(s, l))
+		return -ENOMEM;
+	role = (l->from == c ? PROTO_ROLE_SENDER : 0) |
+	       (l->to == c ? PROTO_ROLE_RECEIVER : 0);
+	/* Each side gets write access to its own page only. */
+	fd = role & PROTO_ROLE_SENDER ? dup(l->tx_fd) : proto_reopen_ro(l->tx_fd);
+	if (fd < 0)
+		goto fail;
+	fds[(*nfds)++] = fd;
+	fd = role & PROTO_ROLE_RECEIVER ? dup(l->rx_fd) : proto_reopen_ro(l->rx_fd);
+	if (fd < 0)
+		goto fail;
+	fds[(*nfds)++] = fd;
+	if (role & PROTO_ROLE_SENDER) {
+		fd = dup(l->wake);
+		if (fd < 0)
+			goto fail;
+		fds[(*nfds)++] = fd;
+	}
+	return role;
+fail:
+	while (*nfds)
+		close(fds[--*nfds]);
+	return -EMFILE;
 }
 
 static int do_hello(struct lab_server *s, struct client *c,
 		    const struct proto_req *rq, int *fds, unsigned int *nfds)
 {
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.u64 = PROTO_WAKE_LAB };
 	uint32_t id;
-	int err;
+	int err, ro, fd;
 
 	if (rq->arg[1] != PROTO_VERSION)
 		return -EPROTONOSUPPORT;
-	if (c->doorbell >= 0)
-		return -EPROTO; /* one HELLO per connection */
 	for (id = 1; id <= RULES_MAX_HANDLES && s->clients[id]; id++)
 		;
 	if (id > RULES_MAX_HANDLES)
 		return -EMFILE;
-	c->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->doorbell < 0)
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->epfd < 0 || c->wake < 0 ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wake, &ev) < 0)
 		return -errno;
-	err = map_shared("evtchnx-ctl", 4096, &c->ctl_fd, (void **)&c->ctl);
-	if (err)
-		return err;
+	c->ctl_fd = proto_shared_page("evtchnx-ctl", PROTO_CTL_SIZE, (void **)&c->ctl);
+	if (c->ctl_fd < 0)
+		return c->ctl_fd;
+	ro = proto_reopen_ro(c->ctl_fd);
+	if (ro < 0)
+		return ro;
+	fds[(*nfds)++] = ro; /* closed with the reply on failure */
+	fd = dup(c->epfd);
+	if (fd < 0)
+		return -errno;
+	fds[(*nfds)++] = fd;
 	c->rh.id = id;
 	err = rules_join(s->lab, &c->rh, rq->arg[0]);
 	if (err)
 		return err;
 	c->joined = true;
-	c->serial = ++s->last_serial & 0x7FFFFFFFu;
 	s->clients[id] = c;
-	fds[(*nfds)++] = c->doorbell;
-	fds[(*nfds)++] = c->ctl_fd;
 	return (int)id;
 }
 
-/* Orphaned handles learn it at their next sync; one blocked in a wait is
+/* Orphaned handles learn it at their next call; one blocked in a wait is
  * woken to learn it now. */
 static void announce_orphans(struct lab_server *s)
 {
@@ -446,7 +485,7 @@ static void announce_orphans(struct lab_server *s)
 		if (c && c->rh.orphaned && !c->told_orphaned) {
 			c->told_orphaned = true;
 			announce(c);
-			(void)eventfd_write(c->doorbell, 1);
+			wake(c->wake);
 		}
 	}
 }
@@ -460,17 +499,15 @@ static int dispatch(struct lab_server *s, struct client *c,
 	int r;
 
 	if (rq->op == PROTO_HELLO)
-		return c->joined ? -EPROTO : do_hello(s, c, rq, fds, nfds);
+		return c->joined || c->epfd >= 0 ? -EPROTO : do_hello(s, c, rq, fds, nfds);
 	if (!c->joined)
 		return -EPROTO;
 
 	switch (rq->op) {
 	case PROTO_SYNC:
 		return do_sync(s, c);
-	case PROTO_GET_INBOX:
-		return do_get_inbox(s, c, a[0], fds, nfds);
-	case PROTO_GET_TARGET:
-		return do_get_target(s, c, a[0], fds, nfds);
+	case PROTO_GET_LINK:
+		return do_get_link(s, c, a[0], fds, nfds);
 	case PROTO_ALLOC_UNBOUND:
 		r = rules_alloc_unbound(lab, h, a[0], a[1]);
 		if (r > 0 && (a[0] == RULES_DOMID_SELF || a[0] == h->domid))
@@ -530,6 +567,7 @@ static bool serve_one(struct lab_server *s, struct client *c)
 	int rfds[PROTO_MAX_FDS], fds[PROTO_MAX_FDS];
 	unsigned int nrfds, nfds = 0;
 	ssize_t n = proto_recv(c->sock, &rq, sizeof(rq), rfds, &nrfds);
+	bool ok;
 
 	for (unsigned int i = 0; i < nrfds; i++)
 		close(rfds[i]); /* clients never pass descriptors */
@@ -540,24 +578,27 @@ static bool serve_one(struct lab_server *s, struct client *c)
 	if (rq.op == PROTO_BYE) {
 		struct proto_rep bye = { .op = PROTO_BYE };
 
-		if (c->joined) {
-			rules_leave(s->lab, &c->rh);
-			s->clients[c->rh.id] = NULL;
-			c->joined = false;
-		}
+		client_leave(s, c);
 		(void)proto_send(c->sock, &bye, PROTO_REP_SIZE(0), NULL, 0);
 		return false;
 	}
 	memset(&s->rep, 0, PROTO_REP_SIZE(0));
 	s->rep.op = rq.op;
+	s->requester = c;
 	s->rep.result = dispatch(s, c, &rq, fds, &nfds);
-	settle_all(s);
-	if (s->rep.result < 0)
-		nfds = 0;
+	s->requester = NULL;
+	if (s->rep.result < 0) {
+		while (nfds)
+			close(fds[--nfds]);
+	}
 	if (c->rh.orphaned)
 		s->rep.flags |= PROTO_F_ORPHANED;
-	return proto_send(c->sock, &s->rep, PROTO_REP_SIZE(s->rep.nrec), fds,
-			  nfds) == 0;
+	ok = proto_send(c->sock, &s->rep, PROTO_REP_SIZE(s->rep.nrec), fds,
+			nfds) == 0;
+	/* Sent descriptors are the client's now; ours are copies. */
+	while (nfds)
+		close(fds[--nfds]);
+	return ok;
 }
 
 /* ---- retiring ------------------------------------------------------------- */
@@ -599,8 +640,10 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 	if (!s)
 		goto fail;
 	s->cfg = *cfg;
-	s->timerfd = -1;
-	hooks = (struct rules_hooks){ s, hook_raise, hook_clear, hook_changed };
+	s->epfd = s->timerfd = -1;
+	hooks = (struct rules_hooks){ .ctx = s, .raise = hook_raise,
+				      .changed = hook_changed,
+				      .channel = hook_channel };
 	s->lab = rules_lab_new(&hooks);
 	if (!s->lab)
 		goto fail_free;
@@ -629,12 +672,14 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 
 fail_errno:
 	err = errno;
-	lab_server_free(s);
+	lab_server_free(s); /* closes the descriptors it was given */
 	errno = err;
 	return NULL;
 fail_free:
 	free(s);
 fail:
+	close_fd(cfg->listen_fd);
+	close_fd(cfg->door_fd);
 	errno = err;
 	return NULL;
 }
@@ -709,14 +754,10 @@ void lab_server_free(struct lab_server *s)
 	for (uint32_t id = 0; id <= RULES_MAX_HANDLES; id++)
 		if (s->clients[id])
 			client_drop(s, s->clients[id]);
-	if (s->epfd >= 0)
-		close(s->epfd);
-	if (s->timerfd >= 0)
-		close(s->timerfd);
-	if (s->cfg.listen_fd >= 0)
-		close(s->cfg.listen_fd);
-	if (s->cfg.door_fd >= 0)
-		close(s->cfg.door_fd);
+	close_fd(s->epfd);
+	close_fd(s->timerfd);
+	close_fd(s->cfg.listen_fd);
+	close_fd(s->cfg.door_fd);
 	rules_lab_free(s->lab);
 	free(s);
 }

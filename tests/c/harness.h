@@ -185,7 +185,8 @@ void h_wait_no_domain(struct evtchnx_handle *h, uint32_t dom, int timeout_ms,
 #define CHECK_NOT_READABLE(h) h_check_readable((h), false, __FILE__, __LINE__)
 /* The next port taken (evtchnx_wait with h_settle_ms()) is @port. */
 #define EXPECT_PORT(h, port) h_expect_port((h), (port), __FILE__, __LINE__)
-/* Nothing deliverable: fd not readable and evtchnx_pending() == -EAGAIN. */
+/* Nothing deliverable: evtchnx_pending() == -EAGAIN, and the fd is not
+ * readable after that call (it may have been readable spuriously before). */
 #define EXPECT_NONE(h) h_expect_none((h), __FILE__, __LINE__)
 /* evtchnx_is_pending() of a taken port on which an event was latched: 1
  * where the target can see it (h_sees_masked_latch()), else 0. */

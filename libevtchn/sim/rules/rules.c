@@ -143,6 +143,13 @@ static void clear_port(struct rules_lab *lab, const struct rules_domain *d,
 	lab->hooks.clear(lab->hooks.ctx, &ev);
 }
 
+static void notify_channel(struct rules_lab *lab, uint32_t a, uint32_t b,
+			   bool up)
+{
+	if (a && b && lab->hooks.channel)
+		lab->hooks.channel(lab->hooks.ctx, a, b, up);
+}
+
 static void notify_changed(struct rules_lab *lab, uint32_t owner,
 			   uint32_t port)
 {
@@ -210,6 +217,7 @@ static void close_port(struct rules_lab *lab, struct rules_domain *d,
 		if (rp->state != RULES_INTERDOMAIN ||
 		    rp->remote_dom != d->domid || rp->remote_port != port)
 			break;
+		notify_channel(lab, owner, rp->owner, false);
 		rp->state = RULES_UNBOUND;
 		rp->remote_dom = d->domid;
 		rp->remote_port = 0;
@@ -438,6 +446,7 @@ int rules_bind_interdomain(struct rules_lab *lab, struct rules_handle *caller,
 	rp->state = RULES_INTERDOMAIN;
 	rp->remote_port = (uint32_t)lport;
 
+	notify_channel(lab, caller->id, rp->owner, true);
 	clear_port(lab, own, (uint32_t)lport);
 	raise_port(lab, own, (uint32_t)lport); /* pending on bind */
 	notify_changed(lab, rp->owner, remote_port);
@@ -496,9 +505,12 @@ int rules_adopt(struct rules_lab *lab, struct rules_handle *caller,
 		p->latched = 0;
 		raise_port(lab, own, port);
 	}
-	if (p->state == RULES_INTERDOMAIN)
-		notify_changed(lab, rules_peer_owner(lab, own->domid, port),
-			       p->remote_port);
+	if (p->state == RULES_INTERDOMAIN) {
+		uint32_t peer = rules_peer_owner(lab, own->domid, port);
+
+		notify_channel(lab, caller->id, peer, true);
+		notify_changed(lab, peer, p->remote_port);
+	}
 	return 0;
 }
 

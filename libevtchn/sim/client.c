@@ -62,7 +62,7 @@ struct cport {
 #define LINK_HASH 64u
 #define COLLECT_MAX 64
 /* How often one call reads a link whose sender keeps writing. */
-#define DRAIN_ROUNDS 2
+#define DRAIN_ROUNDS 4
 
 struct sim {
 	int sock;
@@ -702,26 +702,23 @@ static void receive_cb(void *ctx, uint32_t port)
 	struct sim *s = ctx;
 	struct cport *cp = cport_get(s, port);
 
-	if (cp && cp->rp.owner && cp->rx)
+	if (cp && cp->rp.owner && cp->rx) /* queue() checks its own link */
 		queue(s, cp, port);
 }
 
-/* Read what link @l's ring holds, a bounded amount per call. */
+/* Read what link @l's ring holds: a bounded amount per call, whatever the
+ * sender writes meanwhile. */
 static void drain(struct sim *s, struct clink *l)
 {
 	for (int round = 0; round < DRAIN_ROUNDS; round++) {
-		int n;
+		int n = link_read(&l->rcv, s->ring, LINK_RING);
 
-		while ((n = link_read(&l->rcv, s->ring, LINK_RING)) != 0) {
-			if (n < 0) {
-				link_scan(&l->rcv, receive_cb, s);
-				continue;
-			}
-			for (int i = 0; i < n; i++)
-				receive(s, l, s->ring[i]);
-			if (n < (int)LINK_RING)
-				break;
-		}
+		if (n < 0)
+			link_scan(&l->rcv, receive_cb, s);
+		for (int i = 0; i < n; i++)
+			receive(s, l, s->ring[i]);
+		if (n == (int)LINK_RING)
+			continue; /* there may be more */
 		if (!link_receiver_idle(&l->rcv))
 			return;
 	}

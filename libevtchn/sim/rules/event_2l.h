@@ -28,7 +28,7 @@
 #include "rules.h"
 
 #define E2L_WORDS (RULES_MAX_PORTS / 64u)
-#define E2L_INBOX_SIZE 4096u
+#define E2L_INBOX_SIZE (E2L_WORDS * 16u + 4096u)
 
 struct e2l_inbox {
 	_Atomic uint64_t pending[E2L_WORDS];
@@ -37,7 +37,7 @@ struct e2l_inbox {
 };
 
 _Static_assert(sizeof(struct e2l_inbox) <= E2L_INBOX_SIZE,
-	       "an inbox fits in one page");
+	       "an inbox fits in its mapping");
 
 static inline unsigned int e2l_word(uint32_t port) { return port / 64u; }
 static inline uint64_t e2l_bit(uint32_t port) { return 1ull << (port % 64u); }

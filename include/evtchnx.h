@@ -138,8 +138,8 @@ extern "C" {
 #define EVTCHNX_DOMID_SELF 0x7FF0u
 /* Domain ids from this value upwards are reserved. */
 #define EVTCHNX_DOMID_FIRST_RESERVED 0x7FF0u
-/* Ports per domain in the sim (Xen's 2-level ABI on a 64-bit guest). */
-#define EVTCHNX_SIM_MAX_PORTS 4096u
+/* Ports per domain in the sim (Xen's FIFO ABI, as Linux uses on Xen >= 4.4). */
+#define EVTCHNX_SIM_MAX_PORTS 131072u
 /* Domains in one sim lab, the control domain included. */
 #define EVTCHNX_SIM_MAX_DOMAINS 64u
 /* Number of virtual IRQs (VIRQ_TIMER = 0 ... VIRQ_ARCH_7 = 23). */

@@ -29,7 +29,10 @@ static uint32_t rnd(void)
 static uint32_t rnd_port(void)
 {
 	static const uint32_t edge[] = { 0, 1, 2, 3, 4095, 4096, 4097, 0x7FFF,
-					 0x8000, 0xFFFF, 0x10000, 0x7FFFFFFF,
+					 0x8000, 0xFFFF, 0x10000,
+					 EVTCHNX_SIM_MAX_PORTS - 1,
+					 EVTCHNX_SIM_MAX_PORTS,
+					 EVTCHNX_SIM_MAX_PORTS + 1, 0x7FFFFFFF,
 					 0x80000000u, 0x80000001u, 0xFFFFFFFEu,
 					 0xFFFFFFFFu };
 
@@ -71,8 +74,11 @@ static bool one_of(int r, const int *ok, size_t n)
 
 CASE(huge_ports_on_own_port_ops)
 {
-	static const uint32_t sim_bad[] = { 4096, 4097, 0x1000 + 123, 0xFFFF,
-					    0x10000, 0x7FFFFFFF };
+	static const uint32_t sim_bad[] = { EVTCHNX_SIM_MAX_PORTS,
+					    EVTCHNX_SIM_MAX_PORTS + 1,
+					    EVTCHNX_SIM_MAX_PORTS + 123,
+					    2 * EVTCHNX_SIM_MAX_PORTS,
+					    0x7FFFFFFF };
 	static const uint32_t all_bad[] = { 0, 0x80000000u, 0x80000001u,
 					    0xFFFFFFFEu, 0xFFFFFFFFu };
 	struct evtchnx_handle *h = open_dom(1);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PORT_SPACE (1u << 17) /* covers the sim's 4096 and Xen's FIFO ABI */
+#define PORT_SPACE (1u << 17) /* covers the sim's and Xen's FIFO ABI limit */
 
 struct delayed_send {
 	struct evtchnx_handle *h;

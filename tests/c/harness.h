@@ -84,7 +84,8 @@ bool h_exact_delivery(void);
  * unmask all the same. */
 bool h_sees_masked_latch(void);
 /* The first port number that is out of range for every domain on this
- * target, besides 0xFFFFFFFF (4096 on the sim; 0x80000000 on xen). */
+ * target, besides 0xFFFFFFFF (EVTCHNX_SIM_MAX_PORTS on the sim; 0x80000000
+ * on xen). */
 uint32_t h_port_limit(void);
 /* How long to wait (ms) for an event already sent to become visible: 0 on
  * the sim (sends are synchronous), a bound on xen. */

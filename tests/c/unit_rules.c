@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rules.h"
 #include "unit.h"
@@ -24,7 +25,8 @@ struct rec {
 	uint32_t port;
 };
 
-#define MAX_RECS 65536
+/* enough for a reset of a full domain: a clear and a changed per port */
+#define MAX_RECS (2 * RULES_MAX_PORTS)
 static struct rec recs[MAX_RECS];
 static size_t n_recs, n_lost;
 
@@ -195,6 +197,27 @@ static struct evtchnx_status status_of(struct rules_handle *h, uint32_t dom,
 	return st;
 }
 
+/* status() answers @want_rc and, when that is 0, state @want_state. */
+static void status_is(int line, struct rules_handle *h, uint32_t dom,
+		      uint32_t port, int want_rc, unsigned int want_state)
+{
+	int rc;
+	struct evtchnx_status st = status_of(h, dom, port, &rc);
+
+	if (rc != want_rc || (!rc && st.state != want_state)) {
+		printf("    %s:%d: status(%u, %u) = %d state %u, expected %d state %u\n",
+		       __FILE__, line, dom, port, rc, rc ? 0 : st.state,
+		       want_rc, want_state);
+		case_failed = 1;
+	}
+}
+
+#define STATUS_IS(h, dom, port, rc, state)                                     \
+	status_is(__LINE__, (h), (dom), (port), (rc), (state))
+#define STATUS_CLOSED(h, dom, port)                                            \
+	STATUS_IS((h), (dom), (port), 0, EVTCHNX_STATE_CLOSED)
+#define STATUS_EINVAL(h, dom, port) STATUS_IS((h), (dom), (port), -EINVAL, 0)
+
 /* Fill every free port of @h's domain with UNBOUND ports. */
 static void fill_domain(struct rules_handle *h)
 {
@@ -215,7 +238,10 @@ static void t_lab_new(void)
 	CHECK_EQ(rules_domain_count(lab), 1);
 	PORT_IS(0, 0, RULES_RESERVED, 0, 0, 0);
 	PORT_FREE(0, 1);
-	PORT_FREE(0, RULES_MAX_PORTS - 1);
+	/* the table starts as one bucket */
+	PORT_FREE(0, RULES_BUCKET_PORTS - 1);
+	CHECK(rules_port_of(lab, 0, RULES_BUCKET_PORTS) == NULL);
+	CHECK(rules_port_of(lab, 0, RULES_MAX_PORTS - 1) == NULL);
 	CHECK(rules_port_of(lab, 0, RULES_MAX_PORTS) == NULL);
 	CHECK(rules_port_of(lab, 0, 0xFFFFFFFFu) == NULL);
 	CHECK(rules_port_of(lab, 1, 1) == NULL);
@@ -411,6 +437,10 @@ static void t_bind_interdomain(void)
 	CHECK_EQ(rules_bind_interdomain(lab, b, 0x7FF5, p), -ESRCH);
 	CHECK_EQ(rules_bind_interdomain(lab, b, 0xFFFF, p), -ESRCH);
 	CHECK_EQ(rules_bind_interdomain(lab, b, 1, RULES_MAX_PORTS), -EINVAL);
+	/* beyond the remote table, below the limit */
+	CHECK_EQ(rules_bind_interdomain(lab, b, 1, RULES_BUCKET_PORTS), -EINVAL);
+	CHECK_EQ(rules_bind_interdomain(lab, b, 1, RULES_MAX_PORTS - 1),
+		 -EINVAL);
 	CHECK_EQ(rules_bind_interdomain(lab, b, 1, 0xFFFFFFFFu), -EINVAL);
 	CHECK_EQ(rules_bind_interdomain(lab, b, 1, 0), -EINVAL); /* reserved */
 	CHECK_EQ(rules_bind_interdomain(lab, b, 1, 2), -EINVAL); /* free */
@@ -823,6 +853,8 @@ static void t_status(void)
 	CHECK_EQ(rc, -ESRCH);
 	st = status_of(a, 2, RULES_MAX_PORTS, &rc);
 	CHECK_EQ(rc, -EINVAL); /* before -EPERM */
+	st = status_of(a, 2, RULES_BUCKET_PORTS, &rc);
+	CHECK_EQ(rc, -EINVAL); /* beyond the table: before -EPERM too */
 	st = status_of(a, SELF, 0xFFFFFFFFu, &rc);
 	CHECK_EQ(rc, -EINVAL);
 	st = status_of(a, 2, 1, &rc);
@@ -853,7 +885,7 @@ static void t_status(void)
 	CHECK_EQ(st.remote_port, 0);
 	CHECK_EQ(st.vcpu, 0);
 	CHECK_EQ(st.virq, 0);
-	st = status_of(a, SELF, RULES_MAX_PORTS - 1, &rc); /* free */
+	st = status_of(a, SELF, RULES_BUCKET_PORTS - 1, &rc); /* free */
 	CHECK_EQ(rc, 0);
 	CHECK_EQ(st.state, EVTCHNX_STATE_CLOSED);
 	CHECK_EQ(st.remote_domid, 0);
@@ -930,11 +962,13 @@ static void t_reset(void)
 	CHECK_EQ(rules_alloc_unbound(lab, b, SELF, 0), 1);
 	rec_reset();
 
-	/* a full domain resets back to port 1 */
+	/* a full domain resets back to port 1; its table stays whole */
 	fill_domain(a2);
 	CHECK_EQ(rules_reset(lab, a2, 1), 0);
 	CHECK_EQ(n_recs, 2 * (RULES_MAX_PORTS - 1));
+	CHECK_EQ(n_lost, 0);
 	rec_reset();
+	STATUS_CLOSED(a2, SELF, RULES_MAX_PORTS - 1);
 	CHECK_EQ(rules_alloc_unbound(lab, a2, SELF, 0), 1);
 	CHECK_EQ(rules_alloc_unbound(lab, a2, SELF, 0), 2);
 	/* resetting the control domain is the control domain's business */
@@ -1191,14 +1225,29 @@ static void t_domain_limit(void)
 	EXPECT_NO_EVENTS();
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void t_port_limit(void)
 {
+	/* spread over the table: first, inner and last buckets */
+	static const uint32_t holes[] = {
+		RULES_MAX_PORTS - 1, RULES_MAX_PORTS / 2 + 1, RULES_MAX_PORTS / 4,
+		RULES_MAX_PORTS / 8 + 3, 100, RULES_BUCKET_PORTS, 17
+	};
+	const uint32_t hole = RULES_MAX_PORTS / 2 - 3;
 	struct rules_handle *c = join(1, 0);
 	struct rules_handle *a = join(2, 1);
-	struct evtchnx_status st;
+	double t0, t1;
 	uint32_t i;
 	int rc;
 
+	t0 = now_ms();
 	for (i = 1; i < RULES_MAX_PORTS; i++) {
 		rc = rules_alloc_unbound(lab, a, SELF, 0);
 		if (rc != (int)i) {
@@ -1206,37 +1255,170 @@ static void t_port_limit(void)
 			break;
 		}
 	}
+	t1 = now_ms();
+	printf("    %u ports allocated in %.1f ms\n", RULES_MAX_PORTS - 1,
+	       t1 - t0);
 	CHECK_EQ(n_recs, RULES_MAX_PORTS - 1);
 	rec_reset();
+	/* -ENOSPC at the limit, for every way of allocating */
 	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), -ENOSPC);
 	CHECK_EQ(rules_alloc_unbound(lab, c, 1, 0), -ENOSPC);
 	CHECK_EQ(rules_bind_virq(lab, a, 0), -ENOSPC);
 	CHECK_EQ(rules_bind_interdomain(lab, a, 1, 1), -ENOSPC);
-	st = status_of(a, SELF, RULES_MAX_PORTS - 1, &rc);
-	CHECK_EQ(rc, 0);
-	CHECK_EQ(st.state, EVTCHNX_STATE_UNBOUND);
-	st = status_of(a, SELF, RULES_MAX_PORTS, &rc);
-	CHECK_EQ(rc, -EINVAL);
+	STATUS_IS(a, SELF, RULES_MAX_PORTS - 1, 0, EVTCHNX_STATE_UNBOUND);
+	STATUS_EINVAL(a, SELF, RULES_MAX_PORTS);
 	CHECK_EQ(rules_send(lab, a, RULES_MAX_PORTS - 1), 0);
 	CHECK_EQ(rules_send(lab, a, RULES_MAX_PORTS), -EINVAL);
-	/* first fit after frees */
-	CHECK_EQ(rules_unbind(lab, a, 3000), 0);
-	CHECK_EQ(rules_unbind(lab, a, 100), 0);
-	CHECK_EQ(rules_unbind(lab, a, RULES_MAX_PORTS - 1), 0);
-	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), 100);
-	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), 3000);
-	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), RULES_MAX_PORTS - 1);
+	/* first fit after frees in the middle: lowest first, whatever the
+	 * order they were freed in */
+	for (i = 0; i < sizeof(holes) / sizeof(holes[0]); i++)
+		CHECK_EQ(rules_unbind(lab, a, holes[i]), 0);
+	for (i = sizeof(holes) / sizeof(holes[0]); i-- > 0;)
+		CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), holes[i]);
 	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), -ENOSPC);
-	/* reset: back to 1 */
+	/* one hole: found by every kind of allocation */
+	CHECK_EQ(rules_unbind(lab, a, hole), 0);
+	CHECK_EQ(rules_bind_virq(lab, a, 0), hole);
+	CHECK_EQ(rules_unbind(lab, a, hole), 0);
+	CHECK_EQ(rules_alloc_unbound(lab, c, 1, 0), hole);
+	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), -ENOSPC);
+	/* reset: back to 1, the table stays */
+	t0 = now_ms();
 	CHECK_EQ(rules_reset(lab, c, 1), 0);
+	t1 = now_ms();
+	printf("    reset of %u ports in %.1f ms\n", RULES_MAX_PORTS - 1,
+	       t1 - t0);
 	rec_reset();
 	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), 1);
 	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 0), 2);
+	STATUS_CLOSED(a, SELF, RULES_MAX_PORTS - 1);
 	/* leaving frees everything the handle owned */
 	fill_domain(a);
 	rules_leave(lab, a);
 	CHECK(!rules_domain_exists(lab, 1));
 	CHECK_EQ(n_recs, RULES_MAX_PORTS - 1);
+	rec_reset();
+	/* a new domain 1 starts with one bucket again */
+	a = join(2, 1);
+	STATUS_EINVAL(a, SELF, RULES_BUCKET_PORTS);
+}
+
+/*
+ * The table grows in buckets as Xen's does (port_is_valid(), get_free_port()
+ * in xen/common/event_channel.c): a port below the limit but beyond the
+ * buckets allocated so far is invalid (status and bind_interdomain: -EINVAL;
+ * own-port calls: the evtchnx contract's -ENOTCONN); first-fit grows the
+ * table one bucket when the table is full, even if the operation then fails;
+ * nothing shrinks it but the domain's end.
+ */
+static void t_table_growth(void)
+{
+	const uint32_t B = RULES_BUCKET_PORTS;
+	struct rules_handle *c = join(1, 0);
+	struct rules_handle *a = join(2, 1);
+	struct rules_handle *b = join(3, 2);
+	uint32_t i;
+
+	/* a fresh domain: one bucket, port 0 reserved */
+	STATUS_CLOSED(a, SELF, B - 1);
+	STATUS_EINVAL(a, SELF, B);
+	STATUS_EINVAL(c, 1, B);
+	STATUS_EINVAL(a, SELF, RULES_MAX_PORTS - 1);
+	CHECK(rules_port_of(lab, 1, B - 1) != NULL);
+	CHECK(rules_port_of(lab, 1, B) == NULL);
+	/* own-port calls: in range, not owned */
+	CHECK_EQ(rules_send(lab, a, B), -ENOTCONN);
+	CHECK_EQ(rules_unbind(lab, a, B), -ENOTCONN);
+	CHECK_EQ(rules_send(lab, a, RULES_MAX_PORTS - 1), -ENOTCONN);
+	CHECK_EQ(rules_adopt(lab, a, B), -EINVAL);
+	CHECK_EQ(rules_bind_interdomain(lab, b, 1, B), -EINVAL);
+	CHECK_EQ(rules_alloc_unbound(lab, b, SELF, 0), 1); /* nothing grew */
+	CHECK(rules_port_of(lab, 1, B) == NULL);
+	EXPECT_EVENTS(CLEAR(3, 2, 0, 1));
+
+	/* filling the first bucket grows nothing; the next port does */
+	for (i = 1; i < B; i++)
+		CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 2), i);
+	CHECK(rules_port_of(lab, 1, B) == NULL);
+	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 2), B);
+	PORT_IS(1, B, RULES_UNBOUND, 2, 0, 2);
+	PORT_FREE(1, 2 * B - 1);
+	CHECK(rules_port_of(lab, 1, 2 * B) == NULL);
+	STATUS_CLOSED(a, SELF, 2 * B - 1);
+	STATUS_EINVAL(a, SELF, 2 * B);
+	/* the new bucket's ports work like any other */
+	CHECK_EQ(rules_bind_interdomain(lab, b, 1, B), 2);
+	PORT_IS(1, B, RULES_INTERDOMAIN, 2, 2, 2);
+	CHECK_EQ(rules_send(lab, b, 2), 0);
+	rec_reset();
+
+	/* closing never shrinks the table */
+	CHECK_EQ(rules_unbind(lab, a, B), 0);
+	CHECK(rules_port_of(lab, 1, 2 * B - 1) != NULL);
+	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 2), B); /* first fit */
+	CHECK_EQ(rules_unbind(lab, a, B), 0);
+	STATUS_CLOSED(a, SELF, B);
+	/* nor does a reset (Xen's evtchn_reset() closes, frees nothing) */
+	CHECK_EQ(rules_reset(lab, a, SELF), 0);
+	rec_reset();
+	STATUS_CLOSED(a, SELF, 2 * B - 1);
+	CHECK_EQ(rules_alloc_unbound(lab, a, SELF, 2), 1);
+
+	/* a failed operation keeps the bucket its allocation added: b (1 and
+	 * 2 in use) full to the end of its table, then refused by the remote
+	 * checks or by privilege (Xen allocates the port before either) */
+	for (i = 3; i < B; i++)
+		CHECK_EQ(rules_alloc_unbound(lab, b, SELF, 1), i);
+	CHECK(rules_port_of(lab, 2, B) == NULL);
+	CHECK_EQ(rules_bind_interdomain(lab, b, 1, 0xFFFFFFFFu), -EINVAL);
+	PORT_FREE(2, B);
+	CHECK(rules_port_of(lab, 2, 2 * B) == NULL);
+	for (i = B; i < 2 * B; i++)
+		CHECK_EQ(rules_alloc_unbound(lab, b, SELF, 1), i);
+	CHECK_EQ(rules_alloc_unbound(lab, a, 2, 1), -EPERM);
+	PORT_FREE(2, 2 * B);
+	STATUS_CLOSED(c, 2, 2 * B);
+	/* ... but an operation refused before allocating adds nothing */
+	for (i = 2 * B; i < 3 * B; i++)
+		CHECK_EQ(rules_alloc_unbound(lab, b, SELF, 1), i);
+	CHECK_EQ(rules_bind_interdomain(lab, b, 77, 1), -ESRCH);
+	CHECK_EQ(rules_restrict(lab, b, 1), 0);
+	CHECK_EQ(rules_alloc_unbound(lab, b, SELF, 1), -EACCES);
+	CHECK(rules_port_of(lab, 2, 3 * B) == NULL);
+	rec_reset();
+
+	/* the domain's end: a new domain 2 starts with one bucket */
+	rules_leave(lab, b);
+	CHECK(!rules_domain_exists(lab, 2));
+	CHECK_EQ(rules_domain_create(lab, c, 2), 0);
+	CHECK(rules_port_of(lab, 2, B - 1) != NULL);
+	CHECK(rules_port_of(lab, 2, B) == NULL);
+	STATUS_EINVAL(c, 2, 2 * B);
+	rec_reset();
+}
+
+/* Many domains with a few ports each, and their ends. */
+static void t_many_small_domains(void)
+{
+	struct rules_handle *c = join(1, 0);
+	uint32_t d;
+
+	for (d = 1; d < RULES_MAX_DOMAINS; d++) {
+		struct rules_handle *h = join(1 + d, d);
+
+		CHECK_EQ(rules_alloc_unbound(lab, h, SELF, SELF), 1);
+		CHECK_EQ(rules_alloc_unbound(lab, h, SELF, 0), 2);
+		CHECK_EQ(rules_bind_interdomain(lab, h, SELF, 1), 3);
+		CHECK_EQ(rules_alloc_unbound(lab, c, d, 0), 4);
+	}
+	CHECK_EQ(rules_domain_count(lab), RULES_MAX_DOMAINS);
+	for (d = 1; d < RULES_MAX_DOMAINS; d++) {
+		STATUS_IS(c, d, 4, 0, EVTCHNX_STATE_UNBOUND);
+		CHECK(rules_port_of(lab, d, RULES_BUCKET_PORTS) == NULL);
+		rules_leave(lab, &H[1 + d]);
+		CHECK(!rules_domain_exists(lab, d));
+	}
+	CHECK_EQ(rules_domain_count(lab), 1);
 	rec_reset();
 }
 
@@ -1378,6 +1560,8 @@ int main(void)
 	RUN(t_leave);
 	RUN(t_domain_limit);
 	RUN(t_port_limit);
+	RUN(t_table_growth);
+	RUN(t_many_small_domains);
 	RUN(t_examples);
 	RUN(t_no_hooks);
 	rules_lab_free(lab);

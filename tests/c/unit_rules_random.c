@@ -11,6 +11,9 @@
  *   - no port is owned by a handle of another domain (or a departed one);
  *   - one port at most per (domain, virq), and raise_virq finds it;
  *   - at most RULES_MAX_DOMAINS domains, exactly those the model expects;
+ *   - each domain's port table spans exactly the buckets the model expects:
+ *     grown one bucket when first-fit found none FREE (even by a call that
+ *     then failed), never shrunk before the domain's end;
  *   - no hook is ever called for a port without an owner;
  *   - a call that fails changes nothing.
  *
@@ -32,7 +35,8 @@
 #define POOL 72    /* domids 0..POOL-1 may exist (more than the limit) */
 #define ACTIVE 6   /* most traffic goes to domids 0..ACTIVE-1 */
 #define NSLOTS 48  /* handle ids 1..NSLOTS */
-#define MAX_RECS 65536
+#define MAX_RECS (3 * RULES_MAX_PORTS) /* a reset of a full domain */
+#define BUCKET RULES_BUCKET_PORTS
 #define MAX_FAILURES 20
 
 enum op {
@@ -120,6 +124,7 @@ struct mdom {
 	int explicit_created;
 	unsigned int nr_handles; /* joined, not orphaned */
 	uint32_t hwm; /* every port above it is FREE */
+	uint32_t table; /* ports in its table: a whole number of buckets */
 };
 
 static struct rules_lab *lab;
@@ -143,6 +148,18 @@ static uint32_t m_hwm(uint32_t d)
 	return m_exists(d) ? md[d].hwm : 0;
 }
 
+static uint32_t m_table(uint32_t d)
+{
+	return m_exists(d) ? md[d].table : 0;
+}
+
+/* First-fit chose @port (>= 0) in @d: the table covers it from now on. */
+static void m_grow(uint32_t d, int port)
+{
+	if (port > 0 && m_exists(d) && (uint32_t)port >= md[d].table)
+		md[d].table = ((uint32_t)port / BUCKET + 1) * BUCKET;
+}
+
 static void m_bump(uint32_t d, uint32_t port)
 {
 	if (d < POOL && port > md[d].hwm)
@@ -156,6 +173,7 @@ static void m_domain_gone(uint32_t d)
 	md[d].exists = 0;
 	md[d].explicit_created = 0;
 	md[d].hwm = 0;
+	md[d].table = 0;
 	model_domains--;
 	for (i = 1; i <= NSLOTS; i++) {
 		if (ms[i].joined && !ms[i].orphaned && ms[i].dom == d)
@@ -170,6 +188,7 @@ static void m_domain_new(uint32_t d, int explicit_created)
 	md[d].explicit_created = explicit_created;
 	md[d].nr_handles = 0;
 	md[d].hwm = 0;
+	md[d].table = BUCKET;
 	model_domains++;
 }
 
@@ -183,13 +202,14 @@ static const struct rules_port *P(uint32_t d, uint32_t port)
 	return r ? r : &missing;
 }
 
-/* First-fit prediction: the lowest FREE port >= 1, or -ENOSPC. */
+/* First-fit prediction: the lowest FREE port >= 1, or -ENOSPC.  A port
+ * beyond the table is FREE (first-fit grows the table to reach it). */
 static int m_first_free(uint32_t d)
 {
 	uint32_t p, top = m_hwm(d) + 1;
 
 	for (p = 1; p <= top && p < MAXP; p++) {
-		if (P(d, p)->state == RULES_FREE)
+		if (p >= m_table(d) || P(d, p)->state == RULES_FREE)
 			return (int)p;
 	}
 	return -ENOSPC;
@@ -357,6 +377,17 @@ static uint64_t mix_port(uint64_t h, const struct rules_port *r)
 	return mix(h, (uint64_t)r->remote_port | (uint64_t)r->owner << 32);
 }
 
+/* A port for the fingerprint: one beyond the table reads as FREE, so that
+ * the growth of the table (checked against the model) does not count as a
+ * change of state. */
+static const struct rules_port *F(uint32_t d, uint32_t port)
+{
+	static const struct rules_port free_port;
+	const struct rules_port *r = rules_port_of(lab, d, port);
+
+	return r ? r : &free_port;
+}
+
 /* Check every invariant; returns a fingerprint of the whole state. */
 static uint64_t check_lab(int full)
 {
@@ -395,15 +426,25 @@ static uint64_t check_lab(int full)
 		if (P(d, 0)->state != RULES_RESERVED || P(d, 0)->owner ||
 		    P(d, 0)->latched)
 			fail("port 0 of domain %u is not reserved", d);
-		top = full ? MAXP - 1 : md[d].hwm + 1;
-		if (top > MAXP - 1)
-			top = MAXP - 1;
+		if (md[d].table < BUCKET || md[d].table > MAXP ||
+		    md[d].table % BUCKET || md[d].hwm >= md[d].table)
+			fail("model: domain %u table %u hwm %u", d,
+			     md[d].table, md[d].hwm);
+		if (!rules_port_of(lab, d, md[d].table - 1) ||
+		    rules_port_of(lab, d, md[d].table))
+			fail("domain %u: table of %u ports expected", d,
+			     md[d].table);
+		top = full ? md[d].table - 1 : md[d].hwm + 1;
+		if (top > md[d].table - 1)
+			top = md[d].table - 1;
 		h = mix(h, d);
+		if (md[d].hwm + 1 < MAXP)
+			h = mix_port(h, F(d, md[d].hwm + 1));
 		for (p = 1; p <= top; p++) {
 			const struct rules_port *r = P(d, p);
 			const struct rules_port *q;
 
-			if (p <= md[d].hwm + 1)
+			if (p <= md[d].hwm)
 				h = mix_port(h, r);
 			if (p > md[d].hwm && r->state != RULES_FREE)
 				fail("%u:%u above the high-water mark %u is in use",
@@ -535,6 +576,8 @@ static uint32_t pick_port(uint32_t d)
 		return MAXP - 1;
 	if (r < 11)
 		return 0x80000000u;
+	if (r < 14 && m_table(d)) /* the end of the table */
+		return m_table(d) - 1 + rn(2);
 	return 1 + rn(m_hwm(d) + 2);
 }
 
@@ -696,7 +739,7 @@ static void do_alloc(void)
 		want = -ESRCH;
 	else if ((want = m_first_free(d)) < 0)
 		;
-	else if (d != ms[s].dom && ms[s].dom != 0)
+	else if (m_grow(d, want), d != ms[s].dom && ms[s].dom != 0)
 		want = -EPERM;
 	rc = rules_alloc_unbound(lab, &hs[s], dom, rdom);
 	expect_rc(rc, want, "alloc_unbound");
@@ -751,8 +794,8 @@ static void do_bind(void)
 		want = -ESRCH;
 	else if ((want = m_first_free(own)) < 0)
 		;
-	else if (rport >= MAXP)
-		want = -EINVAL;
+	else if (m_grow(own, want), rport >= m_table(r))
+		want = -EINVAL; /* beyond its table: Xen's !port_is_valid() */
 	else if (rp->state != RULES_UNBOUND || rp->remote_dom != own)
 		want = -EINVAL;
 	rc = rules_bind_interdomain(lab, &hs[s], rdom, rport);
@@ -798,7 +841,7 @@ static void do_virq(void)
 	else if (m_virq_port(own, virq))
 		want = -EEXIST;
 	else
-		want = m_first_free(own);
+		m_grow(own, want = m_first_free(own));
 	rc = rules_bind_virq(lab, &hs[s], virq);
 	expect_rc(rc, want, "bind_virq");
 	if (rc <= 0 || rc != want)
@@ -834,8 +877,8 @@ static void do_adopt(void)
 		want = -ESRCH;
 	else if (ms[s].restrict_to)
 		want = -EACCES;
-	else if (port == 0 || port >= MAXP)
-		want = -EINVAL;
+	else if (port == 0 || port >= m_table(own))
+		want = -EINVAL; /* a port beyond the table is FREE */
 	else if (r->state == RULES_FREE || r->state == RULES_RESERVED)
 		want = -EINVAL;
 	else if (r->owner)
@@ -969,8 +1012,8 @@ static void do_status(void)
 	port = pick_port(d);
 	if (ms[s].orphaned || !m_exists(d))
 		want = -ESRCH;
-	else if (port >= MAXP)
-		want = -EINVAL;
+	else if (port >= m_table(d))
+		want = -EINVAL; /* beyond the table, even below the limit */
 	else if (d != ms[s].dom && ms[s].dom != 0)
 		want = -EPERM;
 	else
@@ -1199,11 +1242,15 @@ static void do_fill(void)
 	if (!s || ms[s].orphaned || ms[s].restrict_to)
 		return;
 	d = ms[s].dom;
-	while ((rc = rules_alloc_unbound(lab, &hs[s], SELF, 0)) > 0)
+	while ((rc = rules_alloc_unbound(lab, &hs[s], SELF, 0)) > 0) {
 		m_bump(d, (uint32_t)rc);
+		m_grow(d, rc);
+		n_recs = 0;
+	}
 	expect_rc(rc, -ENOSPC, "alloc_unbound(full)");
-	if (md[d].hwm != MAXP - 1)
-		fail("domain %u full at %u ports", d, md[d].hwm);
+	if (md[d].hwm != MAXP - 1 || md[d].table != MAXP)
+		fail("domain %u full at %u ports, table %u", d, md[d].hwm,
+		     md[d].table);
 	n_recs = 0;
 	check_lab(1);
 	expect_rc(rules_bind_virq(lab, &hs[s], 0),

@@ -198,7 +198,9 @@ describe("conformance", function()
 
 	it("port 0 and free ports report closed", function()
 		assert.are.equal(evtchnx.STATE_CLOSED, A:status(SELF, 0).state)
-		assert.are.equal(evtchnx.STATE_CLOSED, A:status(SELF, evtchnx.SIM_MAX_PORTS - 1).state)
+		assert.are.equal(evtchnx.STATE_CLOSED, A:status(SELF, 2).state)
+		-- below the limit but beyond the buckets allocated so far, as on Xen
+		T.raises("evtchnx_status", "EINVAL", A.status, A, SELF, evtchnx.SIM_MAX_PORTS - 1)
 	end)
 
 	it("reset closes every port of the domain; allocation restarts at 1", function()

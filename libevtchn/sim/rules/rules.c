@@ -2,10 +2,17 @@
 /*
  * rules.c - Xen's event-channel rules for the sim (see rules.h).
  *
- * Data: one struct rules_domain per existing domain, each with a fixed table
- * of RULES_MAX_PORTS port records and a virq -> port table; the lab indexes
- * domains by domid and joined handles by id, both in arrays allocated once.
- * Nothing here allocates per event.
+ * Data: one struct rules_domain per existing domain, each with a port table
+ * that grows in buckets of RULES_BUCKET_PORTS records as ports are
+ * allocated, as Xen's does: the table spans the buckets allocated so far
+ * (Xen's valid_evtchns), grows by one bucket when first-fit finds no FREE
+ * port inside it, and never shrinks while the domain lives (close and reset
+ * leave the buckets in place).  A port beyond the table is "invalid" in
+ * Xen's sense (port_is_valid()): status and bind_interdomain answer -EINVAL
+ * for it.  A two-level bitmap (a bit per bucket with a FREE port, a bit per
+ * word of those) finds the lowest FREE port in a few instructions.  The lab
+ * indexes domains by domid and joined handles by id, both in arrays
+ * allocated once.  Nothing here allocates per event.
  *
  * Where rules.h leaves room, this implementation:
  *   - rejects rules_join() of an id that is already joined (-EINVAL) and
@@ -31,14 +38,32 @@
 	((1u << 0) /* TIMER */ | (1u << 1) /* DEBUG */ |                       \
 	 (1u << 7) /* XENOPROF */ | (1u << 13) /* XENPMU */)
 
+/* The table: buckets of RULES_BUCKET_PORTS records, the first one holding
+ * port 0, allocated one at a time as first-fit needs them. */
+#define RULES_NR_BUCKETS (RULES_MAX_PORTS / RULES_BUCKET_PORTS)
+#define RULES_FREE_WORDS ((RULES_NR_BUCKETS + 63u) / 64u)
+
+_Static_assert(RULES_MAX_PORTS % RULES_BUCKET_PORTS == 0,
+	       "the port limit is a whole number of buckets");
+_Static_assert(RULES_BUCKET_PORTS == 64u, "one free word per bucket");
+_Static_assert(RULES_FREE_WORDS <= 64u, "one top word for the free bitmap");
+
+struct rules_bucket {
+	uint64_t free; /* bit i: port (bucket * 64 + i) is FREE */
+	struct rules_port ports[RULES_BUCKET_PORTS];
+};
+
 struct rules_domain {
 	uint16_t domid;
 	bool explicit_created; /* by rules_domain_create(), or domain 0 */
 	unsigned int nr_handles; /* joined, not orphaned */
-	unsigned int nr_free;    /* FREE ports */
-	uint32_t free_hint;      /* no FREE port below this one */
+	unsigned int nr_active;  /* ports in use: neither FREE nor port 0 */
+	uint32_t nr_buckets;     /* the table spans nr_buckets buckets */
+	uint32_t max_buckets;    /* room in @buckets */
+	struct rules_bucket **buckets;
+	uint64_t free_top; /* bit w: free_mid[w] != 0 */
+	uint64_t free_mid[RULES_FREE_WORDS]; /* bit b: bucket b has FREE ports */
 	uint32_t virq_port[RULES_NR_VIRQS]; /* 0: not bound */
-	struct rules_port ports[RULES_MAX_PORTS];
 };
 
 struct rules_lab {
@@ -56,6 +81,101 @@ static struct rules_domain *dom_get(const struct rules_lab *lab,
 	if (domid >= RULES_DOMID_FIRST_RESERVED)
 		return NULL;
 	return lab->doms[domid];
+}
+
+/* ---- the port table ----------------------------------------------------- */
+
+/* Ports in the table: those below are "valid" in Xen's sense. */
+static uint32_t table_ports(const struct rules_domain *d)
+{
+	return d->nr_buckets * RULES_BUCKET_PORTS;
+}
+
+/* A port known to be in the table. */
+static struct rules_port *port_ref(const struct rules_domain *d, uint32_t port)
+{
+	return &d->buckets[port / RULES_BUCKET_PORTS]
+			->ports[port % RULES_BUCKET_PORTS];
+}
+
+/* Any port number: NULL beyond the table (Xen's !port_is_valid()). */
+static struct rules_port *port_at(const struct rules_domain *d, uint32_t port)
+{
+	return port < table_ports(d) ? port_ref(d, port) : NULL;
+}
+
+static void mark_free(struct rules_domain *d, uint32_t port)
+{
+	uint32_t b = port / RULES_BUCKET_PORTS;
+
+	d->buckets[b]->free |= 1ull << (port % RULES_BUCKET_PORTS);
+	d->free_mid[b / 64] |= 1ull << (b % 64);
+	d->free_top |= 1ull << (b / 64);
+}
+
+static void mark_used(struct rules_domain *d, uint32_t port)
+{
+	uint32_t b = port / RULES_BUCKET_PORTS;
+	struct rules_bucket *bk = d->buckets[b];
+
+	bk->free &= ~(1ull << (port % RULES_BUCKET_PORTS));
+	if (bk->free)
+		return;
+	d->free_mid[b / 64] &= ~(1ull << (b % 64));
+	if (!d->free_mid[b / 64])
+		d->free_top &= ~(1ull << (b / 64));
+}
+
+/* Append a bucket of FREE ports to the table. */
+static int table_grow(struct rules_domain *d)
+{
+	struct rules_bucket *bk;
+	uint32_t b = d->nr_buckets;
+
+	if (b == RULES_NR_BUCKETS)
+		return -ENOSPC;
+	if (b == d->max_buckets) {
+		uint32_t n = b ? 2 * b : 1;
+		struct rules_bucket **grown;
+
+		if (n > RULES_NR_BUCKETS)
+			n = RULES_NR_BUCKETS;
+		grown = realloc(d->buckets, n * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		d->buckets = grown;
+		d->max_buckets = n;
+	}
+	bk = calloc(1, sizeof(*bk)); /* every record RULES_FREE */
+	if (!bk)
+		return -ENOMEM;
+	bk->free = ~0ull;
+	d->buckets[b] = bk;
+	d->free_mid[b / 64] |= 1ull << (b % 64);
+	d->free_top |= 1ull << (b / 64);
+	d->nr_buckets = b + 1;
+	return 0;
+}
+
+/* The lowest port >= @from in use (neither FREE nor port 0), or 0. */
+static uint32_t next_in_use(const struct rules_domain *d, uint32_t from)
+{
+	uint32_t b = from / RULES_BUCKET_PORTS;
+	uint64_t used;
+
+	if (!from)
+		from = 1;
+	for (; b < d->nr_buckets; b++) {
+		used = ~d->buckets[b]->free;
+		if (b == 0)
+			used &= ~1ull; /* port 0 */
+		if (b == from / RULES_BUCKET_PORTS)
+			used &= ~0ull << (from % RULES_BUCKET_PORTS);
+		if (used)
+			return b * RULES_BUCKET_PORTS +
+			       (uint32_t)__builtin_ctzll(used);
+	}
+	return 0;
 }
 
 /* The caller's domain, or NULL when the caller cannot act (orphaned, or not
@@ -106,7 +226,7 @@ static struct rules_domain *toolstack_caller(const struct rules_lab *lab,
 static void ev_fill(struct rules_event *ev, const struct rules_domain *d,
 		    uint32_t port)
 {
-	const struct rules_port *p = &d->ports[port];
+	const struct rules_port *p = port_ref(d, port);
 
 	ev->owner = p->owner;
 	ev->domid = d->domid;
@@ -119,7 +239,7 @@ static void ev_fill(struct rules_event *ev, const struct rules_domain *d,
 static void raise_port(struct rules_lab *lab, struct rules_domain *d,
 		       uint32_t port)
 {
-	struct rules_port *p = &d->ports[port];
+	struct rules_port *p = port_ref(d, port);
 	struct rules_event ev;
 
 	if (!p->owner) {
@@ -137,7 +257,7 @@ static void clear_port(struct rules_lab *lab, const struct rules_domain *d,
 {
 	struct rules_event ev;
 
-	if (!d->ports[port].owner || !lab->hooks.clear)
+	if (!port_ref(d, port)->owner || !lab->hooks.clear)
 		return;
 	ev_fill(&ev, d, port);
 	lab->hooks.clear(lab->hooks.ctx, &ev);
@@ -158,34 +278,38 @@ static void notify_changed(struct rules_lab *lab, uint32_t owner,
 	lab->hooks.changed(lab->hooks.ctx, owner, port);
 }
 
-/* First fit: the lowest FREE port >= 1, or -ENOSPC.  The port stays FREE
- * until port_take(). */
+/*
+ * First fit: the lowest FREE port >= 1, or -ENOSPC, or -ENOMEM.  Like Xen's
+ * get_free_port(), it grows the table by a bucket when no port inside it is
+ * FREE, and the bucket stays even if the operation then fails.  The port
+ * stays FREE until port_take().
+ */
 static int find_free(struct rules_domain *d)
 {
-	uint32_t i;
+	uint32_t w, b;
+	int err;
 
-	if (!d->nr_free)
-		return -ENOSPC;
-	for (i = d->free_hint; i < RULES_MAX_PORTS; i++) {
-		if (d->ports[i].state == RULES_FREE) {
-			d->free_hint = i;
-			return (int)i;
-		}
+	if (!d->free_top) {
+		err = table_grow(d);
+		if (err)
+			return err;
 	}
-	return -ENOSPC; /* not reached: nr_free counts FREE ports */
+	w = (uint32_t)__builtin_ctzll(d->free_top);
+	b = w * 64 + (uint32_t)__builtin_ctzll(d->free_mid[w]);
+	return (int)(b * RULES_BUCKET_PORTS +
+		     (uint32_t)__builtin_ctzll(d->buckets[b]->free));
 }
 
 static struct rules_port *port_take(struct rules_domain *d, uint32_t port,
 				    enum rules_state state, uint32_t owner)
 {
-	struct rules_port *p = &d->ports[port];
+	struct rules_port *p = port_ref(d, port);
 
 	memset(p, 0, sizeof(*p));
 	p->state = (uint8_t)state;
 	p->owner = owner;
-	d->nr_free--;
-	if (d->free_hint == port)
-		d->free_hint = port + 1;
+	mark_used(d, port);
+	d->nr_active++;
 	return p;
 }
 
@@ -203,7 +327,7 @@ static void close_port(struct rules_lab *lab, struct rules_domain *d,
 		       uint32_t port, bool notify_self, uint32_t quiet,
 		       bool whole)
 {
-	struct rules_port *p = &d->ports[port];
+	struct rules_port *p = port_ref(d, port);
 	uint32_t owner = p->owner;
 
 	switch (p->state) {
@@ -211,10 +335,8 @@ static void close_port(struct rules_lab *lab, struct rules_domain *d,
 		struct rules_domain *rd = dom_get(lab, p->remote_dom);
 		struct rules_port *rp;
 
-		if (!rd || p->remote_port >= RULES_MAX_PORTS)
-			break;
-		rp = &rd->ports[p->remote_port];
-		if (rp->state != RULES_INTERDOMAIN ||
+		rp = rd ? port_at(rd, p->remote_port) : NULL;
+		if (!rp || rp->state != RULES_INTERDOMAIN ||
 		    rp->remote_dom != d->domid || rp->remote_port != port)
 			break;
 		notify_channel(lab, owner, rp->owner, false);
@@ -235,23 +357,32 @@ static void close_port(struct rules_lab *lab, struct rules_domain *d,
 
 	clear_port(lab, d, port);
 	memset(p, 0, sizeof(*p)); /* RULES_FREE, no owner, not latched */
-	d->nr_free++;
-	if (port < d->free_hint)
-		d->free_hint = port;
+	mark_free(d, port);
+	d->nr_active--;
 	if (notify_self && owner != quiet)
 		notify_changed(lab, owner, port);
 }
 
-/* Close every port of @d (reset, destruction). */
+/* Close every port of @d in ascending order (reset, destruction), as Xen's
+ * evtchn_reset() does; the table keeps its size. */
 static void close_all(struct rules_lab *lab, struct rules_domain *d)
 {
-	uint32_t i;
+	uint32_t port = 1;
 
-	for (i = 1; i < RULES_MAX_PORTS && d->nr_free < RULES_MAX_PORTS - 1;
-	     i++) {
-		if (d->ports[i].state != RULES_FREE)
-			close_port(lab, d, i, true, 0, true);
-	}
+	while (d->nr_active && (port = next_in_use(d, port)) != 0)
+		close_port(lab, d, port, true, 0, true);
+}
+
+static void domain_free(struct rules_domain *d)
+{
+	uint32_t b;
+
+	if (!d)
+		return;
+	for (b = 0; b < d->nr_buckets; b++)
+		free(d->buckets[b]);
+	free(d->buckets);
+	free(d);
 }
 
 static struct rules_domain *domain_new(struct rules_lab *lab, uint16_t domid,
@@ -261,11 +392,14 @@ static struct rules_domain *domain_new(struct rules_lab *lab, uint16_t domid,
 
 	if (!d)
 		return NULL;
+	if (table_grow(d)) { /* the first bucket, with port 0 */
+		domain_free(d);
+		return NULL;
+	}
 	d->domid = domid;
 	d->explicit_created = explicit_created;
-	d->nr_free = RULES_MAX_PORTS - 1;
-	d->free_hint = 1;
-	d->ports[0].state = RULES_RESERVED;
+	port_ref(d, 0)->state = RULES_RESERVED;
+	mark_used(d, 0);
 	lab->doms[domid] = d;
 	lab->nr_domains++;
 	return d;
@@ -286,7 +420,7 @@ static void domain_destroy(struct rules_lab *lab, struct rules_domain *d)
 	}
 	lab->doms[d->domid] = NULL;
 	lab->nr_domains--;
-	free(d);
+	domain_free(d);
 }
 
 /* ---- the lab ------------------------------------------------------------ */
@@ -325,7 +459,7 @@ void rules_lab_free(struct rules_lab *lab)
 	if (!lab)
 		return;
 	for (i = 0; i < RULES_DOMID_FIRST_RESERVED; i++)
-		free(lab->doms[i]);
+		domain_free(lab->doms[i]);
 	free(lab->doms);
 	free(lab->handles);
 	free(lab);
@@ -361,7 +495,7 @@ int rules_join(struct rules_lab *lab, struct rules_handle *hd, uint32_t domid)
 void rules_leave(struct rules_lab *lab, struct rules_handle *hd)
 {
 	struct rules_domain *d;
-	uint32_t i;
+	uint32_t port = 1;
 
 	if (!lab || !hd || hd->id == 0 || hd->id > RULES_MAX_HANDLES ||
 	    lab->handles[hd->id] != hd)
@@ -373,10 +507,10 @@ void rules_leave(struct rules_lab *lab, struct rules_handle *hd)
 	if (!d)
 		return;
 
-	for (i = 1; i < RULES_MAX_PORTS; i++) {
-		if (d->ports[i].state != RULES_FREE &&
-		    d->ports[i].owner == hd->id)
-			close_port(lab, d, i, false, hd->id, false);
+	while ((port = next_in_use(d, port)) != 0) {
+		if (port_ref(d, port)->owner == hd->id)
+			close_port(lab, d, port, false, hd->id, false);
+		port++;
 	}
 	if (d->nr_handles)
 		d->nr_handles--;
@@ -434,10 +568,8 @@ int rules_bind_interdomain(struct rules_lab *lab, struct rules_handle *caller,
 	lport = find_free(own);
 	if (lport < 0)
 		return lport;
-	if (remote_port >= RULES_MAX_PORTS)
-		return -EINVAL;
-	rp = &rd->ports[remote_port];
-	if (rp->state != RULES_UNBOUND || rp->remote_dom != own->domid)
+	rp = port_at(rd, remote_port); /* NULL beyond the table: Xen's -EINVAL */
+	if (!rp || rp->state != RULES_UNBOUND || rp->remote_dom != own->domid)
 		return -EINVAL;
 
 	lp = port_take(own, (uint32_t)lport, RULES_INTERDOMAIN, caller->id);
@@ -493,8 +625,8 @@ int rules_adopt(struct rules_lab *lab, struct rules_handle *caller,
 		return -EACCES;
 	if (port == 0 || port >= RULES_MAX_PORTS)
 		return -EINVAL;
-	p = &own->ports[port];
-	if (p->state == RULES_FREE || p->state == RULES_RESERVED)
+	p = port_at(own, port);
+	if (!p || p->state == RULES_FREE || p->state == RULES_RESERVED)
 		return -EINVAL;
 	if (p->owner)
 		return -EBUSY;
@@ -523,7 +655,7 @@ int rules_unbind(struct rules_lab *lab, struct rules_handle *caller,
 
 	if (!own)
 		return -ESRCH;
-	p = port < RULES_MAX_PORTS ? &own->ports[port] : NULL;
+	p = port_at(own, port);
 	rc = rules_check_own_port(p, port, caller->id);
 	if (rc)
 		return rc;
@@ -541,7 +673,7 @@ int rules_send(struct rules_lab *lab, struct rules_handle *caller,
 
 	if (!own)
 		return -ESRCH;
-	p = port < RULES_MAX_PORTS ? &own->ports[port] : NULL;
+	p = port_at(own, port);
 	rc = rules_check_own_port(p, port, caller->id);
 	if (rc)
 		return rc;
@@ -551,7 +683,7 @@ int rules_send(struct rules_lab *lab, struct rules_handle *caller,
 		return 0;
 	case RULES_SEND_REMOTE:
 		rd = dom_get(lab, p->remote_dom);
-		if (rd && p->remote_port < RULES_MAX_PORTS)
+		if (rd && port_at(rd, p->remote_port))
 			raise_port(lab, rd, p->remote_port);
 		return 0;
 	case RULES_SEND_SELF:
@@ -576,12 +708,12 @@ int rules_status(struct rules_lab *lab, struct rules_handle *caller,
 	d = resolve(lab, own, dom);
 	if (!d)
 		return -ESRCH;
-	if (port >= RULES_MAX_PORTS)
+	p = port_at(d, port); /* NULL beyond the table: Xen's -EINVAL */
+	if (!p)
 		return -EINVAL;
 	if (!may_act_on(own, d))
 		return -EPERM;
 
-	p = &d->ports[port];
 	st->state = EVTCHNX_STATE_CLOSED;
 	st->vcpu = 0;
 	st->remote_domid = 0;
@@ -705,10 +837,10 @@ const struct rules_port *rules_port_of(const struct rules_lab *lab,
 {
 	const struct rules_domain *d;
 
-	if (!lab || port >= RULES_MAX_PORTS)
+	if (!lab)
 		return NULL;
 	d = dom_get(lab, domid);
-	return d ? &d->ports[port] : NULL;
+	return d ? port_at(d, port) : NULL;
 }
 
 uint32_t rules_peer_owner(const struct rules_lab *lab, uint32_t domid,

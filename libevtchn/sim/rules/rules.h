@@ -3,12 +3,12 @@
  * rules.h - Xen's event-channel rules for the sim, with no I/O.
  *
  * This module is the one place that knows the hypervisor's rules: domains,
- * port tables, the port state machine, the per-operation checks in Xen's
- * order with Xen's errno values, first-fit allocation, the privileged
- * control domain 0, DOMID_SELF, loopback, pending-on-bind, reset,
- * destruction, and the evtchnx contract for operations on a handle's own
- * ports.  Its sibling event_2l.h holds the pending/mask bit rules (Xen's
- * 2-level ABI) that act on shared memory.
+ * port tables that grow in buckets, the port state machine, the
+ * per-operation checks in Xen's order with Xen's errno values, first-fit
+ * allocation, the privileged control domain 0, DOMID_SELF, loopback,
+ * pending-on-bind, reset, destruction, and the evtchnx contract for
+ * operations on a handle's own ports.  Its sibling event_2l.h holds the
+ * pending/mask bit rules (Xen's 2-level ABI) that act on shared memory.
  *
  * It performs no I/O: what the outside world must do (set a pending bit in a
  * receiver's inbox, clear one, tell a handle that one of its ports changed)
@@ -35,6 +35,9 @@
 #define RULES_NR_VIRQS EVTCHNX_NR_VIRQS
 #define RULES_DOMID_SELF EVTCHNX_DOMID_SELF
 #define RULES_DOMID_FIRST_RESERVED EVTCHNX_DOMID_FIRST_RESERVED
+/* A domain's port table grows by this many ports at a time (Xen's
+ * EVTCHNS_PER_BUCKET on x86-64: a 4 KiB page of 64-byte channel records). */
+#define RULES_BUCKET_PORTS 64u
 /* The "peer" whose inbox carries VIRQ events: the hypervisor itself. */
 #define RULES_DOMID_XEN 0x7FF2u
 #define RULES_CONTROL_DOMID 0u
@@ -138,7 +141,12 @@ int rules_raise_virq(struct rules_lab *lab, struct rules_handle *caller,
 		     uint32_t domid, uint32_t virq);
 
 /* Read-only views for the lab server.  NULL when the domain does not exist
- * or the port is out of range. */
+ * or the port is beyond its table.  A domain's table grows in buckets as
+ * ports are allocated and does not shrink while the domain lives, as Xen's
+ * does: a port below RULES_MAX_PORTS but beyond the buckets allocated so far
+ * is not in it (status and bind_interdomain answer -EINVAL for it, the
+ * own-port operations -ENOTCONN).  A record stays at the same address for
+ * the domain's life. */
 const struct rules_port *rules_port_of(const struct rules_lab *lab,
 				       uint32_t domid, uint32_t port);
 /* The id of the handle owning the other end of an INTERDOMAIN port (0: none,

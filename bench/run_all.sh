@@ -59,12 +59,17 @@ run() {
 run rtt ${RTT_ARGS:-}
 # shellcheck disable=SC2086
 run burst ${BURST_ARGS:-}
+# Built where Xen's xenevtchn.h is installed (libxen-dev).
+if [ -x "$bindir/xen_compat_rtt" ]; then
+	# shellcheck disable=SC2086
+	run xen_compat_rtt ${XEN_COMPAT_RTT_ARGS:-}
+fi
 
 echo
 echo "== report: medians of rounds, targets from the design (a report, not a test) =="
-for name in rtt burst; do
+for name in rtt burst xen_compat_rtt; do
 	[ -f "$tmp/$name.out" ] || continue
-	grep -E '^(rtt|burst|memory|ratio) ' "$tmp/$name.out" | grep -v '^burst note'
+	grep -E '^(rtt|burst|memory|ratio|xen_compat_rtt) ' "$tmp/$name.out" | grep -v '^burst note'
 done
 [ -f "$tmp/failures" ] && cat "$tmp/failures"
 pass=$(cat "$tmp"/*.out 2>/dev/null | grep -c '^ratio .* PASS$')

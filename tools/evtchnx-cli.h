@@ -73,6 +73,7 @@ int cmd_lab(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Name of the hidden command the demo re-executes for its guests. */
 #define CLI_DEMO_GUEST_CMD "__demo-guest"
@@ -84,5 +85,6 @@ extern const char cli_usage_lab[];
 extern const char cli_usage_version[];
 extern const char cli_usage_listen[]; /* evtchnx-ping.c */
 extern const char cli_usage_ping[];   /* evtchnx-ping.c */
+extern const char cli_usage_run[];    /* evtchnx-run.c */
 
 #endif /* EVTCHNX_CLI_H */

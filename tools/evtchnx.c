@@ -100,6 +100,8 @@ static void usage(FILE *f)
 		"        offer a port to REMOTE-DOM and answer every event on it\n"
 		"  ping [--target T] [--domid D] [--count N] REMOTE-DOM REMOTE-PORT\n"
 		"        bind to a port (e.g. a listener's) and time the answers\n"
+		"  run [--lab NAME] [--domid D] -- PROGRAM [ARGS...]\n"
+		"        run a program built against Xen's libxenevtchn on a sim lab\n"
 		"  version\n"
 		"        print the library and header versions\n"
 		"  help [COMMAND]\n"
@@ -647,6 +649,7 @@ static const struct command {
 	{ "lab", cmd_lab, cli_usage_lab },
 	{ "listen", cmd_listen, cli_usage_listen },
 	{ "ping", cmd_ping, cli_usage_ping },
+	{ "run", cmd_run, cli_usage_run },
 	{ "version", cmd_version, cli_usage_version },
 	{ CLI_DEMO_GUEST_CMD, cmd_demo_guest, NULL },
 };

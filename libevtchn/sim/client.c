@@ -299,13 +299,9 @@ static struct clink *link_ref(struct sim *s, uint32_t id, int *err)
 	l->rcv.overflows_seen = atomic_load(&l->rcv.tx->overflows);
 	l->hnext = s->links[id % LINK_HASH];
 	s->links[id % LINK_HASH] = l;
-	if (role & PROTO_ROLE_RECEIVER) {
-		/* Its sender may have woken us before we knew the link. */
-		l->again = true;
-		l->again_next = s->again;
-		s->again = l;
-		wake_self(s);
-	}
+	/* A wake-up its sender gave before we knew the link is still in our
+	 * epoll set (collect() syncs when it meets an unknown link), and a
+	 * port it raised is queued by apply(). */
 	return l;
 }
 

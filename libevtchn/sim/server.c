@@ -67,6 +67,8 @@ struct client {
 	struct portset raised;  /* ports the lab raised an event on */
 	struct link *out;       /* links this handle sends on */
 	struct link *in;        /* links this handle receives on */
+	int *retired;           /* wake-ups of links gone since its last sync */
+	unsigned int nretired, retired_cap;
 	struct watch wsock, wpid;
 };
 
@@ -153,6 +155,46 @@ static void link_get(struct lab_server *s, struct client *from,
 	(void)link_ready(s, l);
 }
 
+/*
+ * A link's wake-up stays in its receiver's epoll set until the receiver has
+ * read the records of the ports the link carried (its next PROTO_SYNC): a
+ * wake-up given just before the link went must not be lost, and the
+ * receiver must not be woken for nothing when none was.  Then it goes, so a
+ * sender that keeps its copy wakes nobody.  Past RETIRED_MAX of them the
+ * receiver is asked to sync.
+ */
+#define RETIRED_MAX 64u
+
+static void drop_retired(struct client *c)
+{
+	while (c->nretired) {
+		int fd = c->retired[--c->nretired];
+
+		(void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+		close(fd);
+	}
+}
+
+static void retire_wake(struct client *to, int fd)
+{
+	if (to->nretired == to->retired_cap) {
+		unsigned int cap = to->retired_cap ? to->retired_cap * 2 : 8;
+		int *r = realloc(to->retired, cap * sizeof(*r));
+
+		if (!r) { /* keep the contract at the price of a spurious wake */
+			(void)epoll_ctl(to->epfd, EPOLL_CTL_DEL, fd, NULL);
+			close(fd);
+			wake(to->wake);
+			return;
+		}
+		to->retired = r;
+		to->retired_cap = cap;
+	}
+	to->retired[to->nretired++] = fd;
+	if (to->nretired == RETIRED_MAX)
+		wake(to->wake);
+}
+
 static void link_free(struct link *l)
 {
 	struct link **pp = &l->from->out;
@@ -164,14 +206,8 @@ static void link_free(struct link *l)
 	while (*pp != l)
 		pp = &(*pp)->next_in;
 	*pp = l->next_in;
-	if (l->wake >= 0) {
-		/* The sender may keep its copy: make sure it wakes nobody.  A
-		 * wake-up it gave may go with it: the receiver looks again at
-		 * the ports the link carried when it reads their records. */
-		(void)epoll_ctl(l->to->epfd, EPOLL_CTL_DEL, l->wake, NULL);
-		close(l->wake);
-		wake(l->to->wake);
-	}
+	if (l->wake >= 0)
+		retire_wake(l->to, l->wake);
 	if (l->tx_fd >= 0)
 		close(l->tx_fd);
 	if (l->rx_fd >= 0)
@@ -341,6 +377,8 @@ static void client_drop(struct lab_server *s, struct client *c)
 		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
 		close(c->pidfd);
 	}
+	drop_retired(c);
+	free(c->retired);
 	close_fd(c->epfd);
 	close_fd(c->wake);
 	if (c->ctl)
@@ -389,11 +427,13 @@ static int do_sync(struct lab_server *s, struct client *c)
 		int64_t port = portset_pop(&c->dirty);
 
 		if (port < 0)
-			return 0;
+			break;
 		add_rec(s, c, (uint32_t)port);
 	}
 	if (c->dirty.nonempty)
 		s->rep.flags |= PROTO_F_MORE;
+	else
+		drop_retired(c); /* it has every record now */
 	return 0;
 }
 

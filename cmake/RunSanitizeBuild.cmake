@@ -4,7 +4,7 @@
 # AddressSanitizer and UBSan (the CTest entry "sanitize").
 #
 #   cmake -DSOURCE_DIR=... -DBINARY_DIR=... [-DGENERATOR=...] [-DC_COMPILER=...]
-#         [-DCTEST=ctest] [-DWITH_XEN=AUTO] [-DPYTHON3=/usr/bin/python3] [-DBUILD_EXAMPLES=ON]
+#         [-DCTEST=ctest] [-DWITH_XEN=ON] [-DPYTHON3=/usr/bin/python3] [-DBUILD_EXAMPLES=ON]
 #         -P RunSanitizeBuild.cmake
 #
 # The inner build has EVTCHNX_SANITIZE=ON, which never registers this test
@@ -17,8 +17,8 @@ foreach(_var IN ITEMS SOURCE_DIR BINARY_DIR)
 		message(FATAL_ERROR "RunSanitizeBuild.cmake: ${_var} is not set")
 	endif()
 endforeach()
-if(NOT WITH_XEN)
-	set(WITH_XEN AUTO)
+if(NOT DEFINED WITH_XEN)
+	set(WITH_XEN ON)
 endif()
 if(NOT PYTHON3)
 	set(PYTHON3 /usr/bin/python3)

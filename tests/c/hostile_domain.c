@@ -5,7 +5,7 @@
  *
  * Domains 1 and 2 (two processes, the public API) play ping-pong on one
  * channel and each has a channel with domain 3.  Domain 3 speaks the lab's
- * protocol by hand (libevtchn/sim/proto.h), binds both channels, fetches
+ * protocol by hand (libevtchn/lab/proto.h), binds both channels, fetches
  * every page and descriptor the lab hands it, and then, for a fixed time:
  *   - truncates and grows every page it holds, also through a read-write
  *     reopening of the read-only ones (the lab seals them: must fail);

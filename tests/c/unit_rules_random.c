@@ -29,7 +29,6 @@
 #include "rules.h"
 
 #define SELF RULES_DOMID_SELF
-#define XEN RULES_DOMID_XEN
 #define MAXP RULES_MAX_PORTS
 
 #define POOL 72    /* domids 0..POOL-1 may exist (more than the limit) */
@@ -241,7 +240,6 @@ struct rec {
 	int kind;
 	uint32_t owner;
 	uint32_t domid;
-	uint32_t home;
 	uint32_t port;
 };
 
@@ -251,11 +249,10 @@ static struct rec exp_recs[16];
 static size_t n_exp;
 static unsigned int leaving_id;
 
-static void rec_add(int kind, uint32_t owner, uint32_t domid, uint32_t home,
-		    uint32_t port)
+static void rec_add(int kind, uint32_t owner, uint32_t domid, uint32_t port)
 {
 	if (n_recs < MAX_RECS)
-		recs[n_recs++] = (struct rec){ kind, owner, domid, home, port };
+		recs[n_recs++] = (struct rec){ kind, owner, domid, port };
 	else
 		fail("hook record overflow");
 }
@@ -285,23 +282,20 @@ static void check_event(const char *what, const struct rules_event *ev)
 	if (p->state == RULES_FREE || p->state == RULES_RESERVED)
 		fail("%s for %u:%u in state %u", what, ev->domid, ev->port,
 		     p->state);
-	if (ev->home != rules_home(p, ev->domid))
-		fail("%s for %u:%u: home %#x, expected %#x", what, ev->domid,
-		     ev->port, ev->home, rules_home(p, ev->domid));
 }
 
 static void hook_raise(void *ctx, const struct rules_event *ev)
 {
 	(void)ctx;
 	check_event("raise", ev);
-	rec_add(REC_RAISE, ev->owner, ev->domid, ev->home, ev->port);
+	rec_add(REC_RAISE, ev->owner, ev->domid, ev->port);
 }
 
 static void hook_clear(void *ctx, const struct rules_event *ev)
 {
 	(void)ctx;
 	check_event("clear", ev);
-	rec_add(REC_CLEAR, ev->owner, ev->domid, ev->home, ev->port);
+	rec_add(REC_CLEAR, ev->owner, ev->domid, ev->port);
 }
 
 static void hook_changed(void *ctx, uint32_t owner, uint32_t port)
@@ -309,7 +303,7 @@ static void hook_changed(void *ctx, uint32_t owner, uint32_t port)
 	const struct rules_port *p;
 
 	(void)ctx;
-	rec_add(REC_CHANGED, owner, 0, 0, port);
+	rec_add(REC_CHANGED, owner, 0, port);
 	if (owner == 0 || owner > NSLOTS || !ms[owner].joined ||
 	    ms[owner].orphaned) {
 		fail("changed for handle %u, not a live handle", owner);
@@ -332,10 +326,9 @@ static const struct rules_hooks hooks = {
 	.changed = hook_changed,
 };
 
-static void exp_add(int kind, uint32_t owner, uint32_t domid, uint32_t home,
-		    uint32_t port)
+static void exp_add(int kind, uint32_t owner, uint32_t domid, uint32_t port)
 {
-	exp_recs[n_exp++] = (struct rec){ kind, owner, domid, home, port };
+	exp_recs[n_exp++] = (struct rec){ kind, owner, domid, port };
 }
 
 static void check_exact_events(void)
@@ -351,13 +344,13 @@ static void check_exact_events(void)
 	if (total_failures > MAX_FAILURES)
 		return;
 	for (i = 0; i < n_recs && i < 6; i++)
-		printf("      got      %d(owner %u, %u, home %#x, port %u)\n",
+		printf("      got      %d(owner %u, %u, port %u)\n",
 		       recs[i].kind, recs[i].owner, recs[i].domid,
-		       recs[i].home, recs[i].port);
+		       recs[i].port);
 	for (i = 0; i < n_exp; i++)
-		printf("      expected %d(owner %u, %u, home %#x, port %u)\n",
+		printf("      expected %d(owner %u, %u, port %u)\n",
 		       exp_recs[i].kind, exp_recs[i].owner, exp_recs[i].domid,
-		       exp_recs[i].home, exp_recs[i].port);
+		       exp_recs[i].port);
 }
 
 /* ---- the whole-lab check ------------------------------------------------ */
@@ -530,8 +523,7 @@ static void check_virq_tables(void)
 			if (rc)
 				fail("raise_virq(%u, %u) = %d", d, v, rc);
 			if (port)
-				exp_add(REC_RAISE, P(d, (uint32_t)port)->owner,
-					d, XEN, (uint32_t)port);
+				exp_add(REC_RAISE, P(d, (uint32_t)port)->owner, d, (uint32_t)port);
 			check_exact_events();
 		}
 	}
@@ -756,7 +748,7 @@ static void do_alloc(void)
 			fail("alloc_unbound made %u:%d state %u remote %u owner %u",
 			     d, rc, r->state, r->remote_dom, r->owner);
 		if (owner)
-			exp_add(REC_CLEAR, owner, d, stored, (uint32_t)rc);
+			exp_add(REC_CLEAR, owner, d, (uint32_t)rc);
 	}
 	check_exact_events();
 }
@@ -812,10 +804,10 @@ static void do_bind(void)
 		    rp->remote_port != (uint32_t)rc)
 			fail("bind_interdomain did not link %u:%d and %u:%u",
 			     own, rc, r, rport);
-		exp_add(REC_CLEAR, s, own, r, (uint32_t)rc);
-		exp_add(REC_RAISE, s, own, r, (uint32_t)rc);
+		exp_add(REC_CLEAR, s, own, (uint32_t)rc);
+		exp_add(REC_RAISE, s, own, (uint32_t)rc);
 		if (rp->owner)
-			exp_add(REC_CHANGED, rp->owner, 0, 0, rport);
+			exp_add(REC_CHANGED, rp->owner, 0, rport);
 	}
 	check_exact_events();
 }
@@ -851,7 +843,7 @@ static void do_virq(void)
 	    P(own, (uint32_t)rc)->virq != virq)
 		fail("bind_virq made %u:%d state %u", own, rc,
 		     P(own, (uint32_t)rc)->state);
-	exp_add(REC_CLEAR, s, own, XEN, (uint32_t)rc);
+	exp_add(REC_CLEAR, s, own, (uint32_t)rc);
 	check_exact_events();
 }
 
@@ -892,14 +884,12 @@ static void do_adopt(void)
 	if (r->owner != s || r->latched)
 		fail("adopt: %u:%u owner %u latched %u", own, port, r->owner,
 		     r->latched);
-	exp_add(REC_CLEAR, s, own, rules_home(r, (uint16_t)own), port);
+	exp_add(REC_CLEAR, s, own, port);
 	if (before.latched)
-		exp_add(REC_RAISE, s, own, rules_home(r, (uint16_t)own), port);
+		exp_add(REC_RAISE, s, own, port);
 	if (before.state == RULES_INTERDOMAIN &&
 	    P(before.remote_dom, before.remote_port)->owner)
-		exp_add(REC_CHANGED,
-			P(before.remote_dom, before.remote_port)->owner, 0, 0,
-			before.remote_port);
+		exp_add(REC_CHANGED, P(before.remote_dom, before.remote_port)->owner, 0, before.remote_port);
 	check_exact_events();
 }
 
@@ -954,10 +944,9 @@ static void do_unbind(void)
 			     before.remote_dom, before.remote_port, q->state,
 			     q->remote_dom);
 		if (q->owner)
-			exp_add(REC_CHANGED, q->owner, 0, 0,
-				before.remote_port);
+			exp_add(REC_CHANGED, q->owner, 0, before.remote_port);
 	}
-	exp_add(REC_CLEAR, s, own, rules_home(&before, (uint16_t)own), port);
+	exp_add(REC_CLEAR, s, own, port);
 	if (P(own, port)->state != RULES_FREE)
 		fail("unbind: %u:%u not FREE", own, port);
 	if (before.state == RULES_VIRQ && m_virq_port(own, before.virq))
@@ -989,8 +978,7 @@ static void do_send(void)
 		const struct rules_port *q = P(r->remote_dom, r->remote_port);
 
 		if (q->owner)
-			exp_add(REC_RAISE, q->owner, r->remote_dom, own,
-				r->remote_port);
+			exp_add(REC_RAISE, q->owner, r->remote_dom, r->remote_port);
 		else if (!q->latched)
 			fail("send to an unowned port did not latch");
 	}
@@ -1227,8 +1215,7 @@ static void do_raise_virq(void)
 	if (rc || want)
 		return;
 	if (port)
-		exp_add(REC_RAISE, P(d, (uint32_t)port)->owner, d, XEN,
-			(uint32_t)port);
+		exp_add(REC_RAISE, P(d, (uint32_t)port)->owner, d, (uint32_t)port);
 	check_exact_events();
 }
 

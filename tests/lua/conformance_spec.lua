@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: MIT
 --
--- The conformance cases of XEN-SEMANTICS.md ("Example cases" and "The
--- evtchnx contract") through the Lua binding, on the private lab "sim".
+-- The conformance cases of docs/conformance.md (and the contract of
+-- include/evtchnx.h) through the Lua binding, on the private lab "sim".
 -- A = domain 1, B = domain 2, D = domain 3, C = the control domain 0.
 -- Case 10 (a peer process dies) is in lab_spec.lua.
 

@@ -2,7 +2,7 @@
 --
 -- A shared lab with a second process (tests/lua/peer.lua, run by the same
 -- interpreter): ping-pong across processes, a peer that closes, a peer
--- that is killed (XEN-SEMANTICS.md case 10), a peer that exits without
+-- that is killed (docs/conformance.md, case 10), a peer that exits without
 -- closing its handle.
 
 local evtchnx = require "evtchnx"

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The conformance cases of XEN-SEMANTICS.md, through the Python binding
+"""The conformance cases of docs/conformance.md, through the Python binding
 (domains A = 1, B = 2, D = 4, control domain C = 0, all in the private lab
 "sim" of this process)."""
 

@@ -230,7 +230,6 @@ static void ev_fill(struct rules_event *ev, const struct rules_domain *d,
 
 	ev->owner = p->owner;
 	ev->domid = d->domid;
-	ev->home = rules_home(p, d->domid);
 	ev->port = port;
 }
 
@@ -686,9 +685,6 @@ int rules_send(struct rules_lab *lab, struct rules_handle *caller,
 		if (rd && port_at(rd, p->remote_port))
 			raise_port(lab, rd, p->remote_port);
 		return 0;
-	case RULES_SEND_SELF:
-		raise_port(lab, own, port);
-		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -732,9 +728,6 @@ int rules_status(struct rules_lab *lab, struct rules_handle *caller,
 	case RULES_VIRQ:
 		st->state = EVTCHNX_STATE_VIRQ;
 		st->virq = p->virq;
-		break;
-	case RULES_IPI:
-		st->state = EVTCHNX_STATE_IPI;
 		break;
 	default:
 		break;
@@ -863,21 +856,4 @@ bool rules_domain_exists(const struct rules_lab *lab, uint32_t domid)
 unsigned int rules_domain_count(const struct rules_lab *lab)
 {
 	return lab ? lab->nr_domains : 0;
-}
-
-/* ---- rules on one port record ------------------------------------------- */
-
-uint16_t rules_home(const struct rules_port *p, uint16_t own_domid)
-{
-	if (!p)
-		return own_domid;
-	switch (p->state) {
-	case RULES_UNBOUND:
-	case RULES_INTERDOMAIN:
-		return p->remote_dom;
-	case RULES_VIRQ:
-		return (uint16_t)RULES_DOMID_XEN;
-	default:
-		return own_domid;
-	}
 }

@@ -7,12 +7,12 @@
  * per-operation checks in Xen's order with Xen's errno values, first-fit
  * allocation, the privileged control domain 0, DOMID_SELF, loopback,
  * pending-on-bind, reset, destruction, and the evtchnx contract for
- * operations on a handle's own ports.  Its sibling event_2l.h holds the
- * pending/mask bit rules (Xen's 2-level ABI) that act on shared memory.
+ * operations on a handle's own ports.  How events travel between handles
+ * (links, libevtchn/sim/link.h) is the transport's business, not this one's.
  *
- * It performs no I/O: what the outside world must do (set a pending bit in a
- * receiver's inbox, clear one, tell a handle that one of its ports changed)
- * is reported through struct rules_hooks.  It is not thread-safe: the lab
+ * It performs no I/O: what the outside world must do (raise an event on a
+ * port, forget one, tell a handle that one of its ports changed, know which
+ * handles share a channel) is reported through struct rules_hooks.  It is not thread-safe: the lab
  * server calls it from one thread.
  *
  * A "handle" here is the rules' view of one evtchnx handle joined to the
@@ -38,8 +38,6 @@
 /* A domain's port table grows by this many ports at a time (Xen's
  * EVTCHNS_PER_BUCKET on x86-64: a 4 KiB page of 64-byte channel records). */
 #define RULES_BUCKET_PORTS 64u
-/* The "peer" whose inbox carries VIRQ events: the hypervisor itself. */
-#define RULES_DOMID_XEN 0x7FF2u
 #define RULES_CONTROL_DOMID 0u
 
 enum rules_state {
@@ -48,7 +46,6 @@ enum rules_state {
 	RULES_UNBOUND,     /* offered to remote_dom */
 	RULES_INTERDOMAIN, /* linked to (remote_dom, remote_port) */
 	RULES_VIRQ,        /* bound to virq on vcpu 0 */
-	RULES_IPI,         /* loopback to its own domain (reserved for later) */
 };
 
 struct rules_port {
@@ -69,22 +66,22 @@ struct rules_handle {
 	bool orphaned;       /* its domain was destroyed: every op is -ESRCH */
 };
 
-/* Where one port's pending and mask bits live: in the inbox of handle
- * @owner for peer @home (see rules_home()). */
+/* A port the lab raises an event on: port @port of domain @domid, owned by
+ * handle @owner. */
 struct rules_event {
 	uint32_t owner;
-	uint16_t domid; /* the domain the port belongs to */
-	uint16_t home;
+	uint16_t domid;
 	uint32_t port;
 };
 
 struct rules_hooks {
 	void *ctx;
-	/* Set the port's pending bit and wake its owner if the 2-level rules
-	 * say so.  Only called for ports that have an owner. */
+	/* Make the port pending for its owner (a virq, the event a new
+	 * binding starts with, a send the lab carries, an event latched
+	 * before adoption).  Only called for ports that have an owner. */
 	void (*raise)(void *ctx, const struct rules_event *ev);
-	/* Clear the port's pending and mask bits: it was freed, or it starts a
-	 * new binding (a new binding starts unmasked). */
+	/* The port's pending state starts afresh: it was freed, or it starts
+	 * a new binding. */
 	void (*clear)(void *ctx, const struct rules_event *ev);
 	/* The record of port @port of handle @owner changed (state, peer,
 	 * ownership of the peer's end, or it was freed) by an operation that
@@ -176,7 +173,6 @@ static inline int rules_check_own_port(const struct rules_port *p,
 enum rules_send_action {
 	RULES_SEND_DROP = 0,   /* UNBOUND: return 0, the event is lost */
 	RULES_SEND_REMOTE = 1, /* raise (remote_dom, remote_port) */
-	RULES_SEND_SELF = 2,   /* IPI: raise the port itself */
 };
 /* What evtchnx_send() does on an owned port: an action, or -EINVAL (VIRQ and
  * every other state). */
@@ -189,18 +185,9 @@ static inline int rules_send_action(const struct rules_port *p)
 		return RULES_SEND_DROP;
 	case RULES_INTERDOMAIN:
 		return RULES_SEND_REMOTE;
-	case RULES_IPI:
-		return RULES_SEND_SELF;
 	default:
 		return -EINVAL;
 	}
 }
-
-/* The peer whose inbox holds an owned port's bits: remote_dom for UNBOUND
- * and INTERDOMAIN, RULES_DOMID_XEN for VIRQ, @own_domid for IPI.  A receiver
- * honours a port's bit in this inbox only: an UNBOUND port keeps its bits
- * where they were while it was connected (an event sent just before the
- * peer closed is still delivered), and no other domain can raise it. */
-uint16_t rules_home(const struct rules_port *p, uint16_t own_domid);
 
 #endif /* EVTCHNX_SIM_RULES_H */

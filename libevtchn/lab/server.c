@@ -263,6 +263,14 @@ static void hook_raise(void *ctx, const struct rules_event *ev)
 		wake(c->wake);
 }
 
+static void hook_clear(void *ctx, const struct rules_event *ev)
+{
+	struct client *c = client_of(ctx, ev->owner);
+
+	if (c)
+		(void)portset_del(&c->raised, ev->port);
+}
+
 static void hook_channel(void *ctx, uint32_t a, uint32_t b, bool up)
 {
 	struct lab_server *s = ctx;
@@ -682,6 +690,7 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 	s->cfg = *cfg;
 	s->epfd = s->timerfd = -1;
 	hooks = (struct rules_hooks){ .ctx = s, .raise = hook_raise,
+				      .clear = hook_clear,
 				      .changed = hook_changed,
 				      .channel = hook_channel };
 	s->lab = rules_lab_new(&hooks);

@@ -233,7 +233,7 @@ static void ev_fill(struct rules_event *ev, const struct rules_domain *d,
 	ev->port = port;
 }
 
-/* Raise an event on a port: an owned port goes to its owner's inbox, an
+/* Raise an event on a port: an owned port is raised for its owner, an
  * unowned one latches until adopted. */
 static void raise_port(struct rules_lab *lab, struct rules_domain *d,
 		       uint32_t port)

@@ -39,6 +39,7 @@ M.SIM_MAX_PORTS = core.EVTCHNX_SIM_MAX_PORTS
 M.SIM_MAX_DOMAINS = core.EVTCHNX_SIM_MAX_DOMAINS
 M.NR_VIRQS = core.EVTCHNX_NR_VIRQS
 M.OPEN_NO_SPAWN = core.EVTCHNX_OPEN_NO_SPAWN
+M.OPEN_SINGLE_THREAD = core.EVTCHNX_OPEN_SINGLE_THREAD
 
 M.STATE_CLOSED = core.EVTCHNX_STATE_CLOSED
 M.STATE_UNBOUND = core.EVTCHNX_STATE_UNBOUND
@@ -105,8 +106,9 @@ local Handle = {
 	close = c_close,
 	-- h:is_closed() -> boolean
 	is_closed = c_is_closed,
-	-- h:fd() -> the pollable descriptor (readable when pending() would
-	-- return a port); owned by the handle.
+	-- h:fd() -> the pollable descriptor (readable whenever a port is
+	-- pending; spuriously at times, then pending() returns nil); owned by
+	-- the handle.
 	fd = core.evtchnx_fd,
 	-- h:domid() -> the domain this handle acts as
 	domid = c_domid,

@@ -165,6 +165,7 @@ describe("delivery", function()
 		assert.are.equal(64, evtchnx.SIM_MAX_DOMAINS)
 		assert.are.equal(24, evtchnx.NR_VIRQS)
 		assert.are.equal(1, evtchnx.OPEN_NO_SPAWN)
+		assert.are.equal(2, evtchnx.OPEN_SINGLE_THREAD)
 		local states = { "CLOSED", "UNBOUND", "INTERDOMAIN", "PIRQ", "VIRQ", "IPI" }
 		for i, name in ipairs(states) do
 			local v = evtchnx["STATE_" .. name]

@@ -27,6 +27,7 @@ def test_constants():
     assert evtchnx.SIM_MAX_DOMAINS == 64
     assert evtchnx.NR_VIRQS == 24
     assert evtchnx.OPEN_NO_SPAWN == 1
+    assert evtchnx.OPEN_SINGLE_THREAD == 2
     assert [int(s) for s in State] == [0, 1, 2, 3, 4, 5]
     assert evtchnx.STATE_UNBOUND is State.UNBOUND
     assert evtchnx.STATE_INTERDOMAIN == 2

@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Handle", "PortStatus", "State",
     "DOMID_SELF", "DOMID_FIRST_RESERVED", "SIM_MAX_PORTS", "SIM_MAX_DOMAINS",
-    "NR_VIRQS", "OPEN_NO_SPAWN",
+    "NR_VIRQS", "OPEN_NO_SPAWN", "OPEN_SINGLE_THREAD",
     "STATE_CLOSED", "STATE_UNBOUND", "STATE_INTERDOMAIN", "STATE_PIRQ",
     "STATE_VIRQ", "STATE_IPI",
     "VERSION", "version", "strerror",
@@ -71,6 +71,7 @@ NR_VIRQS: int = _c.EVTCHNX_NR_VIRQS
 #: Open flag: for ``sim:NAME``, fail with ConnectionRefusedError instead of
 #: starting a lab server.
 OPEN_NO_SPAWN: int = _c.EVTCHNX_OPEN_NO_SPAWN
+OPEN_SINGLE_THREAD: int = _c.EVTCHNX_OPEN_SINGLE_THREAD
 #: Version of the header the binding was built against ("1.0.0").
 VERSION: str = _c.EVTCHNX_VERSION_STRING
 
@@ -210,7 +211,9 @@ class Handle:
         for auto-selection.
     :param domid: in the sim, the domain this handle joins as (default 0,
         the control domain); ignored by the xen backend.
-    :param flags: :data:`OPEN_NO_SPAWN` or 0.
+    :param flags: :data:`OPEN_NO_SPAWN`, :data:`OPEN_SINGLE_THREAD` (you
+        promise that one thread at a time calls the handle: no lock is
+        taken), or 0.
     :raises OSError: the C ``evtchnx_open`` failed (errno kept, e.g.
         ``ENODEV`` for ``"xen"`` on a machine without Xen).
     """
@@ -294,9 +297,10 @@ class Handle:
     # ---- properties --------------------------------------------------
 
     def fileno(self) -> int:
-        """The handle's pollable descriptor: readable exactly when the
-        library has an event to take.  Owned by the handle: do not read,
-        write or close it.
+        """The handle's pollable descriptor: readable whenever the library
+        has an event to take (and, at times, spuriously: :meth:`pending`
+        then returns ``None`` and clears it).  Owned by the handle: do not
+        read, write or close it.
 
         Ports the handle has already taken from the library but not yet
         returned (left over by an iteration that was left early, or by the

@@ -20,6 +20,7 @@ EVTCHNX_STATE_PIRQ: int
 EVTCHNX_STATE_VIRQ: int
 EVTCHNX_STATE_IPI: int
 EVTCHNX_OPEN_NO_SPAWN: int
+EVTCHNX_OPEN_SINGLE_THREAD: int
 
 class HandleBox:
     """An open C handle; closed when garbage-collected."""

@@ -62,11 +62,11 @@
  * 4096 and this limit then answer -ENOTCONN rather than -EINVAL. */
 #define XEN_PORT_LIMIT 131072u
 
-/* Per-port flags in the handle's table. */
-#define P_OWNED 0x01u  /* bound by this handle */
-#define P_VIRQ 0x02u   /* bound with bind_virq (send is -EINVAL) */
-#define P_QUEUED 0x04u /* read from the kernel, waiting in the queue */
-#define P_TAKEN 0x08u  /* returned by pending(), masked until unmask() */
+/* Per-port flags in the handle's table (one uint8_t per port). */
+#define P_OWNED ((uint8_t)0x01)  /* bound by this handle */
+#define P_VIRQ ((uint8_t)0x02)   /* bound with bind_virq (send is -EINVAL) */
+#define P_QUEUED ((uint8_t)0x04) /* read from the kernel, waiting in the queue */
+#define P_TAKEN ((uint8_t)0x08)  /* returned by pending(), masked until unmask() */
 
 /* Ports read from the device per read() when draining it. */
 #define DRAIN_CHUNK 256
@@ -302,9 +302,19 @@ static int grow_table(struct xen_priv *x, uint32_t port)
 	return 0;
 }
 
-static unsigned int port_flags(const struct xen_priv *x, uint32_t port)
+static uint8_t port_flags(const struct xen_priv *x, uint32_t port)
 {
 	return port < x->cap ? x->flags[port] : 0;
+}
+
+static void set_flags(struct xen_priv *x, uint32_t port, uint8_t f)
+{
+	x->flags[port] = (uint8_t)(x->flags[port] | f);
+}
+
+static void clear_flags(struct xen_priv *x, uint32_t port, uint8_t f)
+{
+	x->flags[port] = (uint8_t)(x->flags[port] & ~f);
 }
 
 /* The evtchnx rule for an own-port operation. */
@@ -338,7 +348,7 @@ static int enqueue(struct xen_priv *x, uint32_t port)
 	}
 	x->q[(x->qhead + x->qlen) % x->qcap] = port;
 	x->qlen++;
-	x->flags[port] |= P_QUEUED;
+	set_flags(x, port, P_QUEUED);
 	return 0;
 }
 
@@ -348,7 +358,7 @@ static uint32_t dequeue(struct xen_priv *x)
 
 	x->qhead = (x->qhead + 1) % x->qcap;
 	x->qlen--;
-	x->flags[port] &= ~P_QUEUED;
+	clear_flags(x, port, P_QUEUED);
 	return port;
 }
 
@@ -364,7 +374,7 @@ static void queue_remove(struct xen_priv *x, uint32_t port)
 			x->q[(x->qhead + j++) % x->qcap] = p;
 	}
 	x->qlen = j;
-	x->flags[port] &= ~P_QUEUED;
+	clear_flags(x, port, P_QUEUED);
 }
 
 /* A port that came out of the kernel ring: deliverable unless stale. */
@@ -671,7 +681,7 @@ static bool is_self(const struct xen_priv *x, uint32_t dom)
 }
 
 /* Record a port the kernel just bound to this handle. */
-static int own(struct xen_priv *x, int port, unsigned int kind)
+static int own(struct xen_priv *x, int port, uint8_t kind)
 {
 	int ret;
 
@@ -853,7 +863,7 @@ static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 	while (n < max && x->qlen) {
 		uint32_t p = dequeue(x);
 
-		x->flags[p] |= P_TAKEN;
+		set_flags(x, p, P_TAKEN);
 		ports[n++] = p;
 	}
 	while (n < max) {
@@ -874,14 +884,14 @@ static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 			}
 			if (!fresh(x, buf[i]))
 				continue; /* stale: no longer ours */
-			x->flags[buf[i]] |= P_TAKEN;
+			set_flags(x, buf[i], P_TAKEN);
 			ports[n++] = buf[i];
 		}
 		/* After an overflow the ports may be in the queue. */
 		while (n < max && x->qlen) {
 			uint32_t p = dequeue(x);
 
-			x->flags[p] |= P_TAKEN;
+			set_flags(x, p, P_TAKEN);
 			ports[n++] = p;
 		}
 	}
@@ -903,7 +913,7 @@ static int xen_unmask(struct evtchnx_handle *h, uint32_t port)
 		return 0;
 	if (xl.unmask(x->xce, port) < 0)
 		return neg_errno();
-	x->flags[port] &= ~P_TAKEN;
+	clear_flags(x, port, P_TAKEN);
 	return 0;
 }
 

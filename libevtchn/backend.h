@@ -50,8 +50,10 @@ struct evtchnx_backend_ops {
 	int (*restrict_domid)(struct evtchnx_handle *h, uint32_t domid);
 
 	/* Take up to @max deliverable ports (each is masked as it is taken);
-	 * returns how many (0: none).  Must leave h->fd readable exactly when
-	 * more ports are deliverable. */
+	 * returns how many (0: none).  Never waits.  h->fd must be readable
+	 * whenever a port is deliverable (it may be readable spuriously);
+	 * ports a backend had to read out of its device without returning
+	 * them are returned first instead (xen: docs/xen.md). */
 	int (*pending)(struct evtchnx_handle *h, uint32_t *ports,
 		       unsigned int max);
 	int (*unmask)(struct evtchnx_handle *h, uint32_t port);

@@ -51,9 +51,9 @@ struct evtchnx_backend_ops {
 	int (*restrict_domid)(struct evtchnx_handle *h, uint32_t domid);
 
 	/* Take up to @max deliverable ports (each is masked as it is taken);
-	 * returns how many (0: none).  Never sleeps.  Must leave h->fd
-	 * readable while more ports are deliverable (it may be readable when
-	 * none is). */
+	 * returns how many (0: none).  Never sleeps or polls.  h->fd must be
+	 * readable whenever a port is deliverable (it may be readable
+	 * spuriously). */
 	int (*pending)(struct evtchnx_handle *h, uint32_t *ports,
 		       unsigned int max);
 	int (*unmask)(struct evtchnx_handle *h, uint32_t port);

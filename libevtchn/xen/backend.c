@@ -19,20 +19,23 @@
  * Delivery.  The kernel masks a port when it queues it in the file's ring
  * and unmasks it when the port is written back to the file; the backend
  * keeps that one-to-one: a port is unmasked in the kernel only by
- * evtchnx_unmask() of a port that pending() returned.  So every port in the
- * kernel ring is deliverable and appears there once, and the hot path makes
+ * evtchnx_unmask() of a port that pending() returned.  The hot path makes
  * exactly libxenevtchn's system calls on the device fd, which is what
- * evtchnx_fd() returns.  Ports read from the ring but not returned yet (by
- * is_pending(), which must peek, by unbind, which purges a port that fired
- * just before it was closed, and by bind_interdomain, which waits for the
- * event Xen leaves on the new port) wait in an internal FIFO queue.  While
- * that queue is not empty a "doorbell" keeps the device fd readable: a
- * loopback channel of the handle's own (bell_tx -> bell_rx, both bound in
- * this file, invisible to the caller) whose event sits in the ring.  So the
- * fd is readable exactly when pending() has a port to return.  A ring
- * overflow (EFBIG, which this accounting should make impossible) is repaired
- * by emptying the ring (IOCTL_EVTCHN_RESET) and queueing every owned port
- * that is not taken: spurious events, none lost.
+ * evtchnx_fd() returns, and nothing here ever waits.
+ *
+ * Two calls must read the ring without returning what they read:
+ * is_pending(), which can only peek by reading, and unbind(), which must
+ * take out a port that fired just before it was closed (else a later port
+ * with the same number would inherit its event).  What they read for other
+ * ports waits in an internal FIFO queue that pending() serves before it
+ * reads the device.  The device cannot be made readable again for those
+ * ports, so the fd may not show them: the caller's next pending() returns
+ * them (docs/xen.md, "Delivery", says why no wake-up is lost).  The event
+ * Xen leaves on a new interdomain port is not queued: the kernel reports
+ * it like any other; until then is_pending() answers 1 from the table.
+ * A ring overflow (EFBIG, which this accounting should make impossible) is
+ * repaired by emptying the ring (IOCTL_EVTCHN_RESET) and queueing every
+ * owned port that is not taken: spurious events, none lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,9 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../backend.h"
@@ -62,11 +63,12 @@
  * 4096 and this limit then answer -ENOTCONN rather than -EINVAL. */
 #define XEN_PORT_LIMIT 131072u
 
-/* Per-port flags in the handle's table. */
-#define P_OWNED 0x01u  /* bound by this handle */
-#define P_VIRQ 0x02u   /* bound with bind_virq (send is -EINVAL) */
-#define P_QUEUED 0x04u /* read from the kernel, waiting in the queue */
-#define P_TAKEN 0x08u  /* returned by pending(), masked until unmask() */
+/* Per-port flags in the handle's table (one uint8_t per port). */
+#define P_OWNED ((uint8_t)0x01)  /* bound by this handle */
+#define P_VIRQ ((uint8_t)0x02)   /* bound with bind_virq (send is -EINVAL) */
+#define P_QUEUED ((uint8_t)0x04) /* read from the kernel, waiting in the queue */
+#define P_TAKEN ((uint8_t)0x08)  /* returned by pending(), masked until unmask() */
+#define P_BOUND ((uint8_t)0x10)  /* Xen's bind event, not yet read from the ring */
 
 /* Ports read from the device per read() when draining it. */
 #define DRAIN_CHUNK 256
@@ -267,10 +269,6 @@ struct xen_priv {
 	uint32_t domid;
 	uint32_t restrict_to; /* 0: not restricted */
 
-	uint32_t bell_tx;    /* the doorbell: a send on bell_tx ... */
-	uint32_t bell_rx;    /* ... puts bell_rx in this file's ring */
-	bool bell_up;        /* a doorbell event is in the ring or on its way */
-
 	uint8_t *flags;      /* P_* per port, @cap entries */
 	uint32_t cap;
 
@@ -302,9 +300,19 @@ static int grow_table(struct xen_priv *x, uint32_t port)
 	return 0;
 }
 
-static unsigned int port_flags(const struct xen_priv *x, uint32_t port)
+static uint8_t port_flags(const struct xen_priv *x, uint32_t port)
 {
 	return port < x->cap ? x->flags[port] : 0;
+}
+
+static void set_flags(struct xen_priv *x, uint32_t port, uint8_t f)
+{
+	x->flags[port] = (uint8_t)(x->flags[port] | f);
+}
+
+static void clear_flags(struct xen_priv *x, uint32_t port, uint8_t f)
+{
+	x->flags[port] = (uint8_t)(x->flags[port] & ~f);
 }
 
 /* The evtchnx rule for an own-port operation. */
@@ -338,7 +346,8 @@ static int enqueue(struct xen_priv *x, uint32_t port)
 	}
 	x->q[(x->qhead + x->qlen) % x->qcap] = port;
 	x->qlen++;
-	x->flags[port] |= P_QUEUED;
+	set_flags(x, port, P_QUEUED);
+	clear_flags(x, port, P_BOUND);
 	return 0;
 }
 
@@ -348,7 +357,7 @@ static uint32_t dequeue(struct xen_priv *x)
 
 	x->qhead = (x->qhead + 1) % x->qcap;
 	x->qlen--;
-	x->flags[port] &= ~P_QUEUED;
+	clear_flags(x, port, P_QUEUED);
 	return port;
 }
 
@@ -364,13 +373,25 @@ static void queue_remove(struct xen_priv *x, uint32_t port)
 			x->q[(x->qhead + j++) % x->qcap] = p;
 	}
 	x->qlen = j;
-	x->flags[port] &= ~P_QUEUED;
+	clear_flags(x, port, P_QUEUED);
 }
 
-/* A port that came out of the kernel ring: deliverable unless stale. */
+/* A port that came out of the kernel ring: deliverable unless it is no
+ * longer ours, or already queued (an overflow queued it: this is the same
+ * event).  A port the caller holds taken is never in the ring, since the
+ * kernel masked it when it queued it, except after an overflow queued it
+ * spuriously: then this is a new event, and it is delivered. */
 static bool fresh(const struct xen_priv *x, uint32_t port)
 {
-	return (port_flags(x, port) & (P_OWNED | P_QUEUED | P_TAKEN)) == P_OWNED;
+	return (port_flags(x, port) & (P_OWNED | P_QUEUED)) == P_OWNED;
+}
+
+/* Hand a port to the caller: it stays masked until unmask(). */
+static uint32_t take(struct xen_priv *x, uint32_t port)
+{
+	set_flags(x, port, P_TAKEN);
+	clear_flags(x, port, P_BOUND);
+	return port;
 }
 
 /* The ring overflowed: its content is lost and those ports stay masked in
@@ -384,9 +405,9 @@ static int recover_overflow(struct xen_priv *x)
 	dbg("event ring overflow, resetting it");
 	if (ioctl(x->devfd, XEN_IOCTL_EVTCHN_RESET, 0) < 0)
 		return neg_errno();
-	x->bell_up = false;
 	for (p = 1; p < x->cap; p++) {
-		if (fresh(x, p)) {
+		if ((port_flags(x, p) & (P_OWNED | P_QUEUED | P_TAKEN)) ==
+		    P_OWNED) {
 			ret = enqueue(x, p);
 			if (ret < 0)
 				return ret;
@@ -438,9 +459,7 @@ static int drain(struct xen_priv *x)
 		if (n < 0)
 			return n;
 		for (i = 0; i < n; i++) {
-			if (buf[i] == x->bell_rx) {
-				x->bell_up = false;
-			} else if (fresh(x, buf[i])) {
+			if (fresh(x, buf[i])) {
 				ret = enqueue(x, buf[i]);
 				if (ret < 0)
 					return ret;
@@ -448,74 +467,6 @@ static int drain(struct xen_priv *x)
 		}
 	} while (n == DRAIN_CHUNK);
 	return 0;
-}
-
-/* ---- the doorbell ----------------------------------------------------------- */
-
-/* How long to wait for an event that Xen has raised on one of our ports to
- * come out of the kernel (its upcall may run on another vCPU). */
-#define SETTLE_MS 2000
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-/* Wait until the device is readable; false after SETTLE_MS. */
-static bool wait_ring(struct xen_priv *x)
-{
-	struct pollfd pfd = { .fd = x->devfd, .events = POLLIN };
-	struct timespec t0;
-	long left = SETTLE_MS;
-	int r;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((r = poll(&pfd, 1, (int)left)) < 0 && errno == EINTR) {
-		left = SETTLE_MS - ms_since(&t0);
-		if (left <= 0)
-			return false;
-	}
-	return r > 0;
-}
-
-static void ring_bell(struct xen_priv *x)
-{
-	/* Re-arm bell_rx (its last event was read), then raise it. */
-	if (xl.unmask(x->xce, x->bell_rx) < 0 ||
-	    xl.notify(x->xce, x->bell_tx) < 0) {
-		dbg("doorbell: %s", strerror(errno));
-		return;
-	}
-	x->bell_up = true;
-	if (!wait_ring(x))
-		dbg("doorbell: its event did not arrive");
-}
-
-/* Make the device fd readable exactly while the queue holds ports: ring the
- * doorbell when the queue has ports, take its event out of the ring when
- * the queue is empty. */
-static void settle(struct xen_priv *x)
-{
-	for (int i = 0; i < 8; i++) {
-		if (x->qlen) {
-			if (!x->bell_up)
-				ring_bell(x);
-			return;
-		}
-		if (!x->bell_up)
-			return;
-		if (!wait_ring(x)) {
-			dbg("doorbell: its event did not arrive");
-			x->bell_up = false;
-			return;
-		}
-		if (drain(x) < 0)
-			return;
-	}
 }
 
 /* ---- hypercalls through libxencall ------------------------------------------- */
@@ -544,30 +495,25 @@ static int hc_status(struct xen_priv *x, uint32_t dom, uint32_t port,
 	return 0;
 }
 
-/* Bind the doorbell channel in this file, and learn our own domid from it
- * (status of bell_rx names the domain it is connected to: ours). */
-static int setup_bell(struct xen_priv *x)
+/* Our own domid: Xen records DOMID_SELF as the caller's id when it allocates
+ * an unbound port, and status reports it.  The port is bound in this file
+ * for that moment only and never fires (an unbound port receives nothing),
+ * so nothing of it is left in the ring. */
+static int learn_domid(struct xen_priv *x)
 {
 	struct xen_evtchn_status st;
-	int ret;
+	int port, ret;
 
-	ret = xl.bind_unbound_port(x->xce, EVTCHNX_DOMID_SELF);
-	if (ret < 0)
+	port = xl.bind_unbound_port(x->xce, EVTCHNX_DOMID_SELF);
+	if (port < 0)
 		return neg_errno();
-	x->bell_tx = (uint32_t)ret;
-	ret = xl.bind_interdomain(x->xce, EVTCHNX_DOMID_SELF, x->bell_tx);
-	if (ret < 0)
-		return neg_errno();
-	x->bell_rx = (uint32_t)ret;
-	/* Xen leaves the new port pending: that event is the bell's. */
-	x->bell_up = true;
-	settle(x);
-	ret = hc_status(x, EVTCHNX_DOMID_SELF, x->bell_rx, &st);
+	ret = hc_status(x, EVTCHNX_DOMID_SELF, (uint32_t)port, &st);
+	xl.unbind(x->xce, (uint32_t)port);
 	if (ret < 0)
 		return ret;
-	if (st.status != EVTCHNX_STATE_INTERDOMAIN)
+	if (st.status != EVTCHNX_STATE_UNBOUND)
 		return -EIO;
-	return st.u.interdomain.dom;
+	return st.u.unbound.dom;
 }
 
 /* ---- open / close ----------------------------------------------------------------- */
@@ -636,9 +582,9 @@ static int xen_open(struct evtchnx_handle *h, const char *arg,
 		goto fail;
 	}
 
-	ret = setup_bell(x);
+	ret = learn_domid(x);
 	if (ret < 0) {
-		dbg("cannot bind the doorbell channel: %s", strerror(-ret));
+		dbg("cannot learn the domain id: %s", strerror(-ret));
 		goto fail;
 	}
 	x->domid = (uint32_t)ret;
@@ -671,7 +617,7 @@ static bool is_self(const struct xen_priv *x, uint32_t dom)
 }
 
 /* Record a port the kernel just bound to this handle. */
-static int own(struct xen_priv *x, int port, unsigned int kind)
+static int own(struct xen_priv *x, int port, uint8_t kind)
 {
 	int ret;
 
@@ -710,36 +656,18 @@ static int xen_alloc_unbound(struct evtchnx_handle *h, uint32_t dom,
 	return (int)au.port;
 }
 
-/* Xen leaves a newly bound interdomain port pending, and the kernel
- * reports it once its upcall has run, maybe on another vCPU.  Wait (at most
- * SETTLE_MS) until the report has reached the queue, so that the new port is
- * pending from the moment bind_interdomain() returns and no late report of
- * that event can follow the caller's unmask. */
-static void settle_bind(struct xen_priv *x, uint32_t port)
-{
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (drain(x) == 0 && !(x->flags[port] & P_QUEUED) &&
-	       ms_since(&t0) < SETTLE_MS)
-		wait_ring(x);
-	if (!(x->flags[port] & P_QUEUED))
-		dbg("port %u: Xen's bind event not reported by the kernel",
-		    port);
-	settle(x);
-}
-
+/* Xen leaves a newly bound interdomain port pending.  The kernel reports
+ * that event through the ring like any other, once its upcall has run
+ * (maybe on another vCPU): until it is read, is_pending() answers 1 from
+ * P_BOUND, and pending() returns the port when the report comes. */
 static int xen_bind_interdomain(struct evtchnx_handle *h, uint32_t remote_dom,
 				uint32_t remote_port)
 {
 	struct xen_priv *x = h->priv;
-	int ret, port;
+	int ret;
 
 	ret = xl.bind_interdomain(x->xce, remote_dom, remote_port);
-	port = own(x, ret < 0 ? neg_errno() : ret, 0);
-	if (port >= 0)
-		settle_bind(x, (uint32_t)port);
-	return port;
+	return own(x, ret < 0 ? neg_errno() : ret, P_BOUND);
 }
 
 static int xen_bind_virq(struct evtchnx_handle *h, uint32_t virq)
@@ -768,21 +696,24 @@ static int xen_send(struct evtchnx_handle *h, uint32_t port)
 static int xen_unbind(struct evtchnx_handle *h, uint32_t port)
 {
 	struct xen_priv *x = h->priv;
+	uint8_t f;
 	int ret = check_own(x, port);
 
 	if (ret < 0)
 		return ret;
 	if (xl.unbind(x->xce, port) < 0)
 		return neg_errno();
-	if (x->flags[port] & P_QUEUED)
+	f = x->flags[port];
+	if (f & P_QUEUED)
 		queue_remove(x, port);
 	x->flags[port] = 0;
 	/* The kernel leaves the port in the ring if it fired before the
-	 * unbind: read it out now, so that the ring only ever holds
-	 * deliverable ports (a drain failure leaves a stale entry that
-	 * pending() skips). */
-	drain(x);
-	settle(x);
+	 * unbind, and a port bound later with the same number would inherit
+	 * that event: read it out now.  A taken port is not in the ring (the
+	 * kernel masked it), nor is a queued one.  A drain failure leaves a
+	 * stale entry that pending() skips while the number is free. */
+	if (!(f & (P_TAKEN | P_QUEUED)))
+		drain(x);
 	return 0;
 }
 
@@ -842,22 +773,26 @@ static int xen_restrict(struct evtchnx_handle *h, uint32_t domid)
 
 /* ---- delivery ---------------------------------------------------------------------- */
 
+/* Queued ports first: they were read from the device before anything that
+ * is in it now. */
+static unsigned int take_queued(struct xen_priv *x, uint32_t *ports,
+				unsigned int n, unsigned int max)
+{
+	while (n < max && x->qlen)
+		ports[n++] = take(x, dequeue(x));
+	return n;
+}
+
 static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 		       unsigned int max)
 {
 	struct xen_priv *x = h->priv;
 	uint32_t buf[DRAIN_CHUNK];
-	unsigned int n = 0;
+	unsigned int n = take_queued(x, ports, 0, max);
 	int r, i;
 
-	while (n < max && x->qlen) {
-		uint32_t p = dequeue(x);
-
-		x->flags[p] |= P_TAKEN;
-		ports[n++] = p;
-	}
 	while (n < max) {
-		size_t want = max - n;
+		unsigned int want = max - n;
 
 		r = read_ring(x, buf, want > DRAIN_CHUNK ? DRAIN_CHUNK : want);
 		if (r < 0) {
@@ -868,25 +803,12 @@ static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 		if (r == 0)
 			break;
 		for (i = 0; i < r; i++) {
-			if (buf[i] == x->bell_rx) {
-				x->bell_up = false;
-				continue;
-			}
-			if (!fresh(x, buf[i]))
-				continue; /* stale: no longer ours */
-			x->flags[buf[i]] |= P_TAKEN;
-			ports[n++] = buf[i];
+			if (fresh(x, buf[i]))
+				ports[n++] = take(x, buf[i]);
 		}
-		/* After an overflow the ports may be in the queue. */
-		while (n < max && x->qlen) {
-			uint32_t p = dequeue(x);
-
-			x->flags[p] |= P_TAKEN;
-			ports[n++] = p;
-		}
+		/* After an overflow the ports are in the queue. */
+		n = take_queued(x, ports, n, max);
 	}
-	if (x->qlen || x->bell_up)
-		settle(x);
 	return (int)n;
 }
 
@@ -903,7 +825,7 @@ static int xen_unmask(struct evtchnx_handle *h, uint32_t port)
 		return 0;
 	if (xl.unmask(x->xce, port) < 0)
 		return neg_errno();
-	x->flags[port] &= ~P_TAKEN;
+	clear_flags(x, port, P_TAKEN);
 	return 0;
 }
 
@@ -918,12 +840,11 @@ static int xen_is_pending(struct evtchnx_handle *h, uint32_t port)
 	 * latched since (docs/xen.md): 0 until it is unmasked. */
 	if (x->flags[port] & P_TAKEN)
 		return 0;
-	if (!(x->flags[port] & P_QUEUED)) {
-		ret = drain(x);
-		settle(x);
-		if (ret < 0)
-			return ret;
-	}
+	if (x->flags[port] & (P_QUEUED | P_BOUND))
+		return 1;
+	ret = drain(x);
+	if (ret < 0)
+		return ret;
 	return (x->flags[port] & P_QUEUED) ? 1 : 0;
 }
 

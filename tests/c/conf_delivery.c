@@ -127,7 +127,11 @@ CASE(is_pending_semantics)
 	CHECK_EQ(evtchnx_is_pending(b, pb), 1);
 	/* The sender's own bit is not set. */
 	CHECK_EQ(evtchnx_is_pending(a, pa), 0);
-	CHECK_READABLE(b);
+	/* On xen, peeking read the port out of the kernel, which cannot be
+	 * made readable again: the next pending() returns it instead
+	 * (docs/xen.md, "Delivery"). */
+	if (!h_is_xen())
+		CHECK_READABLE(b);
 	EXPECT_PORT(b, pb);
 	CHECK_EQ(evtchnx_is_pending(b, pb), 0);
 	/* Latched while masked. */

@@ -2,9 +2,9 @@
 /*
  * xen_backend.c - cases for what only the xen backend does, on real Xen
  * (run in dom0 of the test VM): the internal queue that is_pending() and
- * unbind fill, the doorbell that keeps evtchnx_fd() readable while that
- * queue holds ports, batches across queue and ring, the doorbell's ports
- * being invisible to the caller, and handles in a child after fork().
+ * unbind fill and that pending() serves before the device, the event Xen
+ * leaves on a new port, batches across queue and ring, an open that leaves
+ * no port behind, and handles in a child after fork().
  *
  * Prints one "PASS name" / "FAIL name" line per case; exit 0, 1, or 77 when
  * this is not a Xen host.
@@ -66,9 +66,22 @@ static void channel(struct evtchnx_handle *a, struct evtchnx_handle *b,
 		evtchnx_unmask(b, (uint32_t)q);
 }
 
-/* Two ports made pending, peeked (moved into the queue), then taken one at
- * a time: the fd stays readable exactly while one is left. */
-static void queue_and_doorbell(void)
+/* Wait (bounded) until both ports came out of the kernel, peeking: that
+ * moves them into the handle's queue. */
+static bool peek_both(struct evtchnx_handle *b, uint32_t p1, uint32_t p2)
+{
+	for (int i = 0; i < 100; i++) {
+		if (evtchnx_is_pending(b, p1) == 1 &&
+		    evtchnx_is_pending(b, p2) == 1)
+			return true;
+		readable(b, 50);
+	}
+	return false;
+}
+
+/* Two ports made pending and peeked: pending() returns them from the queue,
+ * one per call, without the device, and then nothing is left. */
+static void peek_then_pending(void)
 {
 	struct evtchnx_handle *a = evtchnx_open("xen", NULL);
 	struct evtchnx_handle *b = evtchnx_open("xen", NULL);
@@ -81,22 +94,14 @@ static void queue_and_doorbell(void)
 	CHECK(!readable(b, 0));
 	CHECK_EQ(evtchnx_send(a, pa1), 0);
 	CHECK_EQ(evtchnx_send(a, pa2), 0);
-	/* Wait until both came out of the kernel, peeking. */
-	for (int i = 0; i < 100 && (evtchnx_is_pending(b, pb1) != 1 ||
-				     evtchnx_is_pending(b, pb2) != 1); i++)
-		readable(b, 50);
-	CHECK_EQ(evtchnx_is_pending(b, pb1), 1);
-	CHECK_EQ(evtchnx_is_pending(b, pb2), 1);
-	CHECK(readable(b, 0));
-	CHECK(readable(b, 0));
+	CHECK(peek_both(b, pb1, pb2));
 	CHECK_EQ(evtchnx_pending_batch(b, got, 1), 1);
 	CHECK(got[0] == pb1 || got[0] == pb2);
-	CHECK(readable(b, 0));
 	CHECK_EQ(evtchnx_is_pending(b, got[0]), 0);
 	CHECK_EQ(evtchnx_pending_batch(b, got + 1, 4), 1);
 	CHECK(got[1] != got[0] && (got[1] == pb1 || got[1] == pb2));
-	CHECK(!readable(b, 0));
 	CHECK_EQ(evtchnx_pending(b), -EAGAIN);
+	CHECK(!readable(b, 0));
 	CHECK_EQ(evtchnx_unmask(b, pb1), 0);
 	CHECK_EQ(evtchnx_unmask(b, pb2), 0);
 	/* The handle keeps working through the ring. */
@@ -108,25 +113,35 @@ static void queue_and_doorbell(void)
 }
 
 /* A port that fired and is unbound before it is taken is never returned,
- * and the fd does not stay readable for it. */
+ * its event does not leak to a port that reuses the number, and the other
+ * ports that were pending are returned by the next pending(). */
 static void unbind_purges(void)
 {
 	struct evtchnx_handle *a = evtchnx_open("xen", NULL);
 	struct evtchnx_handle *b = evtchnx_open("xen", NULL);
 	uint32_t pa1, pb1, pa2, pb2;
+	int again;
 
 	CHECK(a && b);
 	channel(a, b, &pa1, &pb1);
 	channel(a, b, &pa2, &pb2);
-	CHECK_EQ(evtchnx_send(a, pa1), 0);
 	CHECK_EQ(evtchnx_send(a, pa2), 0);
 	CHECK(readable(b, SETTLE_MS));
-	for (int i = 0; i < 100 && evtchnx_is_pending(b, pb2) != 1; i++)
-		readable(b, 50);
+	CHECK_EQ(evtchnx_send(a, pa1), 0);
+	/* Let pb1's event reach the ring too (it cannot be seen without
+	 * taking it). */
+	readable(b, 200);
 	CHECK_EQ(evtchnx_unbind(b, pb1), 0);
-	CHECK_EQ(evtchnx_wait(b, SETTLE_MS), pb2);
-	CHECK(!readable(b, 0));
+	CHECK_EQ(evtchnx_pending(b), (int)pb2);
 	CHECK_EQ(evtchnx_pending(b), -EAGAIN);
+	CHECK(!readable(b, 0));
+	/* The freed number comes back first-fit, with nothing pending. */
+	again = evtchnx_alloc_unbound(b, SELF, SELF);
+	CHECK(again > 0);
+	CHECK_EQ(evtchnx_is_pending(b, (uint32_t)again), 0);
+	CHECK_EQ(evtchnx_pending(b), -EAGAIN);
+	CHECK_EQ(evtchnx_unbind(b, (uint32_t)again), 0);
+	CHECK_EQ(evtchnx_unmask(b, pb2), 0);
 	CHECK_EQ(evtchnx_unbind(b, pb2), 0);
 	CHECK_EQ(evtchnx_send(a, pa1), 0); /* now unbound: dropped */
 	CHECK(!readable(b, 200));
@@ -134,34 +149,59 @@ static void unbind_purges(void)
 	evtchnx_close(b);
 }
 
-/* The doorbell's two ports belong to no caller: every own-port call on a
- * port the handle did not bind is -ENOTCONN, and the doorbell never shows
- * up in pending(). */
-static void doorbell_invisible(void)
+/* Xen's event on a newly bound port: pending from the moment the bind
+ * returns (is_pending), delivered once when the kernel reports it. */
+static void bind_event(void)
 {
 	struct evtchnx_handle *a = evtchnx_open("xen", NULL);
-	uint32_t mine[64];
-	int n = 0, first;
+	struct evtchnx_handle *b = evtchnx_open("xen", NULL);
+	int p, q;
+
+	CHECK(a && b);
+	p = evtchnx_alloc_unbound(a, SELF, SELF);
+	CHECK(p > 0);
+	q = evtchnx_bind_interdomain(b, SELF, (uint32_t)p);
+	CHECK(q > 0);
+	CHECK_EQ(evtchnx_is_pending(b, (uint32_t)q), 1);
+	CHECK_EQ(evtchnx_wait(b, SETTLE_MS), q);
+	CHECK_EQ(evtchnx_is_pending(b, (uint32_t)q), 0);
+	CHECK_EQ(evtchnx_pending(b), -EAGAIN);
+	CHECK_EQ(evtchnx_unmask(b, (uint32_t)q), 0);
+	CHECK_EQ(evtchnx_send(a, (uint32_t)p), 0);
+	CHECK_EQ(evtchnx_wait(b, SETTLE_MS), q);
+	evtchnx_close(a);
+	evtchnx_close(b);
+}
+
+/* Opening a handle leaves no port of its own bound: a port freed just
+ * before the open is the next one allocated after it, and every number
+ * near it that the handle did not bind is -ENOTCONN. */
+static void open_leaves_no_port(void)
+{
+	struct evtchnx_handle *a = evtchnx_open("xen", NULL);
+	struct evtchnx_handle *b;
+	int first, p;
 
 	CHECK(a);
 	first = evtchnx_alloc_unbound(a, SELF, SELF);
 	CHECK(first > 0);
-	mine[n++] = (uint32_t)first;
-	for (uint32_t p = 1; p < (uint32_t)first + 8; p++) {
-		bool own = false;
-
-		for (int i = 0; i < n; i++)
-			own |= mine[i] == p;
-		if (own)
-			continue;
-		CHECK_EQ(evtchnx_send(a, p), -ENOTCONN);
-		CHECK_EQ(evtchnx_unmask(a, p), -ENOTCONN);
-		CHECK_EQ(evtchnx_is_pending(a, p), -ENOTCONN);
-		CHECK_EQ(evtchnx_unbind(a, p), -ENOTCONN);
-	}
-	CHECK_EQ(evtchnx_pending(a), -EAGAIN);
-	CHECK(!readable(a, 0));
 	evtchnx_close(a);
+	b = evtchnx_open("xen", NULL);
+	CHECK(b);
+	CHECK_EQ(evtchnx_domid(b), 0);
+	p = evtchnx_alloc_unbound(b, SELF, SELF);
+	CHECK_EQ(p, first);
+	for (uint32_t q = 1; q < (uint32_t)first + 8; q++) {
+		if (q == (uint32_t)first)
+			continue;
+		CHECK_EQ(evtchnx_send(b, q), -ENOTCONN);
+		CHECK_EQ(evtchnx_unmask(b, q), -ENOTCONN);
+		CHECK_EQ(evtchnx_is_pending(b, q), -ENOTCONN);
+		CHECK_EQ(evtchnx_unbind(b, q), -ENOTCONN);
+	}
+	CHECK_EQ(evtchnx_pending(b), -EAGAIN);
+	CHECK(!readable(b, 0));
+	evtchnx_close(b);
 }
 
 /* Many ports pending at once, taken with one batch, each exactly once. */
@@ -256,9 +296,10 @@ int main(void)
 		return 77;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	run("queue_and_doorbell", queue_and_doorbell);
+	run("peek_then_pending", peek_then_pending);
 	run("unbind_purges", unbind_purges);
-	run("doorbell_invisible", doorbell_invisible);
+	run("bind_event", bind_event);
+	run("open_leaves_no_port", open_leaves_no_port);
 	run("big_batch", big_batch);
 	run("fork_child_close", fork_child_close);
 	printf("%d failure(s)\n", failures);

@@ -20,8 +20,8 @@
  * and unmasks it when the port is written back to the file; the backend
  * keeps that one-to-one: a port is unmasked in the kernel only by
  * evtchnx_unmask() of a port that pending() returned.  The hot path makes
- * exactly libxenevtchn's system calls on the device fd, which is what
- * evtchnx_fd() returns, and nothing here ever waits.
+ * exactly libxenevtchn's system calls on the device fd, and nothing here
+ * ever waits.
  *
  * Two calls must read the ring without returning what they read:
  * is_pending(), which can only peek by reading, and unbind(), which must
@@ -29,8 +29,11 @@
  * with the same number would inherit its event).  What they read for other
  * ports waits in an internal FIFO queue that pending() serves before it
  * reads the device.  The device cannot be made readable again for those
- * ports, so the fd may not show them: the caller's next pending() returns
- * them (docs/xen.md, "Delivery", says why no wake-up is lost).  The event
+ * ports, so evtchnx_fd() is an epoll set holding the device fd and an
+ * eventfd of the handle's own, written (once) while the queue holds ports:
+ * the fd is readable whenever a port is pending.  pending() collects that
+ * wake-up when it empties the queue; in the common case the queue is empty
+ * and polling the set costs no system call more than polling the device.  The event
  * Xen leaves on a new interdomain port is not queued: the kernel reports
  * it like any other; until then is_pending() answers 1 from the table.
  * A ring overflow (EFBIG, which this accounting should make impossible) is
@@ -43,6 +46,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -265,7 +270,10 @@ struct xen_priv {
 	xenevtchn_handle *xce;
 	xencall_handle *xcall;
 	void *hbuf;          /* hypercall argument buffer (xencall) */
-	int devfd;           /* /dev/xen/evtchn, non-blocking: evtchnx_fd() */
+	int devfd;           /* /dev/xen/evtchn, non-blocking */
+	int ep;              /* evtchnx_fd(): devfd and own_wake */
+	int own_wake;        /* written while the queue holds ports */
+	bool own_armed;      /* own_wake written, not collected yet */
 	uint32_t domid;
 	uint32_t restrict_to; /* 0: not restricted */
 
@@ -528,9 +536,49 @@ static void priv_free(struct xen_priv *x, bool inherited)
 		xl.call_close(x->xcall);
 	if (x->xce)
 		xl.evtchn_close(x->xce);
+	if (x->own_wake >= 0)
+		close(x->own_wake);
+	if (x->ep >= 0)
+		close(x->ep);
 	free(x->flags);
 	free(x->q);
 	free(x);
+}
+
+#define WAKE_DEVICE 0u
+#define WAKE_OWN 1u
+
+/* The epoll set evtchnx_fd() returns. */
+static int make_epoll_set(struct xen_priv *x)
+{
+	struct epoll_event dev = { .events = EPOLLIN, .data.u64 = WAKE_DEVICE };
+	struct epoll_event own = { .events = EPOLLIN | EPOLLET, .data.u64 = WAKE_OWN };
+
+	x->ep = epoll_create1(EPOLL_CLOEXEC);
+	x->own_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (x->ep < 0 || x->own_wake < 0 ||
+	    epoll_ctl(x->ep, EPOLL_CTL_ADD, x->devfd, &dev) < 0 ||
+	    epoll_ctl(x->ep, EPOLL_CTL_ADD, x->own_wake, &own) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Keep the fd readable while the queue holds ports, and quiet once it is
+ * empty.  Called at the end of every call that can change the queue. */
+static void wake_for_queue(struct xen_priv *x)
+{
+	struct epoll_event evs[2];
+
+	if (x->qlen) {
+		if (!x->own_armed && eventfd_write(x->own_wake, 1) == 0)
+			x->own_armed = true;
+		return;
+	}
+	if (!x->own_armed)
+		return;
+	for (int i = epoll_wait(x->ep, evs, 2, 0) - 1; i >= 0; i--)
+		if (evs[i].data.u64 == WAKE_OWN)
+			x->own_armed = false;
 }
 
 static int xen_open(struct evtchnx_handle *h, const char *arg,
@@ -555,6 +603,7 @@ static int xen_open(struct evtchnx_handle *h, const char *arg,
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
+	x->ep = x->own_wake = -1;
 
 	x->xce = xl.evtchn_open(&quiet_logger, 0);
 	if (!x->xce) {
@@ -582,6 +631,9 @@ static int xen_open(struct evtchnx_handle *h, const char *arg,
 		goto fail;
 	}
 
+	ret = make_epoll_set(x);
+	if (ret < 0)
+		goto fail;
 	ret = learn_domid(x);
 	if (ret < 0) {
 		dbg("cannot learn the domain id: %s", strerror(-ret));
@@ -590,7 +642,7 @@ static int xen_open(struct evtchnx_handle *h, const char *arg,
 	x->domid = (uint32_t)ret;
 
 	h->priv = x;
-	h->fd = x->devfd;
+	h->fd = x->ep;
 	h->domid = x->domid;
 	return 0;
 
@@ -714,6 +766,7 @@ static int xen_unbind(struct evtchnx_handle *h, uint32_t port)
 	 * stale entry that pending() skips while the number is free. */
 	if (!(f & (P_TAKEN | P_QUEUED)))
 		drain(x);
+	wake_for_queue(x);
 	return 0;
 }
 
@@ -796,8 +849,10 @@ static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 
 		r = read_ring(x, buf, want > DRAIN_CHUNK ? DRAIN_CHUNK : want);
 		if (r < 0) {
-			if (!n)
+			if (!n) {
+				wake_for_queue(x);
 				return r;
+			}
 			break;
 		}
 		if (r == 0)
@@ -809,6 +864,7 @@ static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 		/* After an overflow the ports are in the queue. */
 		n = take_queued(x, ports, n, max);
 	}
+	wake_for_queue(x);
 	return (int)n;
 }
 
@@ -843,6 +899,7 @@ static int xen_is_pending(struct evtchnx_handle *h, uint32_t port)
 	if (x->flags[port] & (P_QUEUED | P_BOUND))
 		return 1;
 	ret = drain(x);
+	wake_for_queue(x);
 	if (ret < 0)
 		return ret;
 	return (x->flags[port] & P_QUEUED) ? 1 : 0;

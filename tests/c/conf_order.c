@@ -55,6 +55,34 @@ CASE(arrival_order_three_ports)
 	check_arrival_order(3);
 }
 
+/* A program that polls the fd itself and takes one port per wake-up must
+ * not sleep while a port is pending, whatever it calls in between: here a
+ * peek (on xen it reads ports out of the kernel) and the unbind of a port
+ * that fired. */
+CASE(fd_shows_every_pending_port_between_calls)
+{
+	struct evtchnx_handle *a, *b;
+	uint32_t pa[3], q[3];
+	int first, second;
+
+	open_pair(&a, &b);
+	open_channels(a, b, pa, q, 3); /* h_channel() took the binding's event */
+	EXPECT_NONE(b);
+	for (unsigned int i = 0; i < 3; i++)
+		CHECK_OK(evtchnx_send(a, pa[i]));
+	CHECK_READABLE(b);
+	CHECK_EQ(evtchnx_is_pending(b, q[0]), 1);
+	CHECK_OK(evtchnx_unbind(b, q[2])); /* fired, not taken */
+	CHECK_READABLE(b);
+	first = evtchnx_pending(b);
+	CHECK(first == (int)q[0] || first == (int)q[1]);
+	CHECK_READABLE(b);
+	second = evtchnx_pending(b);
+	CHECK(second == (int)q[0] || second == (int)q[1]);
+	CHECK(first != second);
+	EXPECT_NONE(b);
+}
+
 /* b's ports q[1..n-1] are raised, then q[0]; every time b takes q[0] it
  * unmasks it and a raises it again at once.  Every other port must still
  * come out: it became pending first. */

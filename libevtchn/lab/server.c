@@ -57,6 +57,7 @@ struct client {
 	struct rules_handle rh; /* rh.id is the slot in server->clients */
 	bool joined;
 	bool told_orphaned;
+	bool lost_event;        /* out of memory for an event: drop the client */
 	int sock;
 	int pidfd;
 	int epfd;               /* the handle's epoll set */
@@ -81,6 +82,7 @@ struct lab_server {
 	bool door_open;
 	unsigned int nclients;
 	struct client *requester; /* the client whose request is served */
+	bool must_drop;           /* some client has lost_event */
 	uint32_t last_link_id;
 	struct client *clients[RULES_MAX_HANDLES + 1];
 	struct proto_rep rep; /* reply buffer */
@@ -255,9 +257,15 @@ static void hook_raise(void *ctx, const struct rules_event *ev)
 	struct lab_server *s = ctx;
 	struct client *c = client_of(s, ev->owner);
 
-	if (!c || portset_add(&c->raised, ev->port) < 0 ||
-	    portset_add(&c->dirty, ev->port) < 0)
+	if (!c)
 		return;
+	if (portset_add(&c->raised, ev->port) < 0 ||
+	    portset_add(&c->dirty, ev->port) < 0) {
+		/* Never lose an event without a word: the handle will see
+		 * -EIO, as when its lab server goes away. */
+		c->lost_event = s->must_drop = true;
+		return;
+	}
 	announce(c);
 	if (c != s->requester) /* the requester learns it from the reply */
 		wake(c->wake);
@@ -733,6 +741,23 @@ fail:
 	return NULL;
 }
 
+/* Drop every client that lost an event.  Returns whether any was. */
+static bool drop_lost(struct lab_server *s)
+{
+	bool any = false;
+
+	s->must_drop = false;
+	for (uint32_t id = 1; id <= RULES_MAX_HANDLES; id++) {
+		struct client *o = s->clients[id];
+
+		if (o && o->lost_event) {
+			client_drop(s, o);
+			any = true;
+		}
+	}
+	return any;
+}
+
 static void door_receive(struct lab_server *s)
 {
 	char byte;
@@ -784,11 +809,17 @@ int lab_server_run(struct lab_server *s)
 			case W_SOCK:
 				if (!serve_one(s, w->c)) {
 					client_drop(s, w->c);
-					goto next_batch; /* evs may name the dropped client */
+					if (s->must_drop)
+						(void)drop_lost(s);
+					goto next_batch; /* evs may name it */
 				}
+				if (s->must_drop && drop_lost(s))
+					goto next_batch;
 				break;
 			case W_PIDFD:
 				client_drop(s, w->c);
+				if (s->must_drop)
+					(void)drop_lost(s);
 				goto next_batch;
 			}
 		}

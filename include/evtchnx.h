@@ -290,6 +290,13 @@ EVTCHNX_API const char *evtchnx_backend(struct evtchnx_handle *h);
  * allocated in another domain belongs to no handle until a handle of that
  * domain adopts it.
  *
+ * A domain has EVTCHNX_SIM_MAX_PORTS - 1 ports in the sim (port 0 is
+ * reserved), then -ENOSPC.  On Xen, Linux spends an IRQ and kernel memory
+ * on every port it hands to user space, so dom0's memory is the practical
+ * limit well before the FIFO ABI's 131072 (a 512 MB dom0 ran out near
+ * 95000 ports, and the kernel killed the allocating process rather than
+ * refuse the port).
+ *
  * Returns the port, or:
  *   -EINVAL  a domid above 0xFFFF;
  *   -EACCES  the handle is restricted (evtchnx_restrict);

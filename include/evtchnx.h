@@ -20,10 +20,12 @@
  * same on both backends; evtchnx_strerror() turns one into text.
  *
  * Errors every handle function can return, not repeated below:
- *   -EINVAL  the handle is NULL;
- *   -EBADF   the handle was inherited across fork() (see "Fork" below);
- *   -EIO     the backend broke (the lab server went away, an unexpected
- *            reply); the handle should be closed.
+ *   -EINVAL    the handle is NULL;
+ *   -EBADF     the handle was inherited across fork() (see "Fork" below);
+ *   -EIO       the backend broke (the lab server went away, an unexpected
+ *              reply); the handle should be closed;
+ *   -ETIMEDOUT (sim) the lab server did not answer a request in time (see
+ *              "Labs" below); the handle is broken from then on (-EIO).
  *
  * Ports and domain ids
  * --------------------
@@ -92,6 +94,25 @@
  * evtchn device and libxenevtchn make no thread promise at all: there a
  * handle must not be shared without the caller's own locking.)  Closing a
  * handle while another thread still uses it is undefined, as with close(2).
+ *
+ * Labs: limits, timeouts and failure
+ * ---------------------------------
+ * A lab holds at most 4096 handles (open fails with ENFILE beyond), and one
+ * process at most 1024 of them (EMFILE), so that one process cannot take a
+ * whole lab.  A connection that does not introduce itself within 5 s is
+ * dropped; a lab full of such connections stops accepting (it never spins)
+ * until one goes.  Every request to the lab server is answered within a
+ * timeout, 10 s unless $EVTCHNX_LAB_TIMEOUT_MS (1 .. 3600000) says
+ * otherwise, or fails with -ETIMEDOUT (a stopped server, for instance).
+ * Events between handles never wait for the server.
+ *
+ * When the lab server dies, its handles' fds become readable and stay so;
+ * evtchnx_pending(), evtchnx_wait() and every call that talks to the lab
+ * return -EIO from then on.  evtchnx_send() learns it at the handle's next
+ * such call (a send does not talk to the lab; when the server shut down
+ * cleanly, on SIGTERM, SIGINT or SIGHUP, sends fail at once).  To recover,
+ * close the handle and open the lab again: a new server starts, with a
+ * new, empty lab.
  *
  * Fork
  * ----
@@ -203,7 +224,7 @@ struct evtchnx_status {
 /*
  * evtchnx_open - open a handle on a backend.
  * @target: "xen", "sim", "sim:NAME" (NAME: 1-64 characters from
- *          [A-Za-z0-9._-], not starting with '.'), or NULL/"" to choose:
+ *          [A-Za-z0-9._-], not starting with '.' or '-'), or NULL/"" to choose:
  *          $EVTCHNX_TARGET if set, else "xen" when /dev/xen/evtchn exists,
  *          else "sim".
  * @opts:   NULL for defaults, or options (see struct evtchnx_open_opts).
@@ -223,6 +244,10 @@ struct evtchnx_status {
  * Returns a handle, to be released with evtchnx_close(), or NULL with errno:
  *   EINVAL     bad target string, bad options (sz, unknown flags, non-zero
  *              tail), domid >= EVTCHNX_DOMID_FIRST_RESERVED;
+ *   ENFILE     the lab holds its maximum of handles (see "Labs");
+ *   EMFILE     this process holds its maximum of the lab's handles, or is
+ *              out of descriptors;
+ *   ETIMEDOUT  the lab server did not answer in time;
  *   ENOSPC     the lab already holds EVTCHNX_SIM_MAX_DOMAINS domains;
  *   ESRCH      the domain was destroyed by the control domain meanwhile;
  *   EACCES     the lab directory is not private to this user;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -60,7 +61,8 @@ static int lab_alive(const char *sock)
 
 int main(int argc, char **argv)
 {
-	struct lab_server_config cfg = { .door_fd = -1 };
+	struct lab_server_config cfg = { .door_fd = -1, .signal_fd = -1 };
+	sigset_t stop;
 	struct lab_paths paths;
 	struct lab_server *srv;
 	struct rlimit rl;
@@ -146,6 +148,13 @@ int main(int argc, char **argv)
 		       name, paths.sock, grace);
 		fflush(stdout);
 	}
+	/* SIGTERM, SIGINT, SIGHUP: shut down cleanly, from the loop. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	cfg.signal_fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
 	srv = lab_server_new(&cfg);
 	if (!srv) {
 		perror("evtchnx-labd");

@@ -25,7 +25,7 @@ int lab_name_check(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
 
-	if (n == 0 || n > LAB_NAME_MAX || name[0] == '.')
+	if (n == 0 || n > LAB_NAME_MAX || name[0] == '.' || name[0] == '-')
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];

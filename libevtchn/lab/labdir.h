@@ -20,7 +20,8 @@ struct lab_paths {
 	char lock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-/* 0 if NAME is 1-64 characters of [A-Za-z0-9._-] not starting with '.'. */
+/* 0 if NAME is 1-64 characters of [A-Za-z0-9._-] not starting with '.' or
+ * '-' (so that no name reads as an option of evtchnx-labd). */
 int lab_name_check(const char *name);
 /* Fill @p for lab @name, creating and checking the directory. */
 int lab_paths_get(const char *name, struct lab_paths *p);

@@ -26,6 +26,12 @@
  * a link's wake-up carries the link's id (>= 1). */
 #define PROTO_WAKE_LAB 0u          /* the lab server's */
 #define PROTO_WAKE_SELF UINT64_MAX /* the handle's own */
+/* The handle's own connection, level-triggered: readable only at EOF (the
+ * server never speaks unasked), so a dead server wakes its handles. */
+#define PROTO_WAKE_SOCKET (UINT64_MAX - 1)
+
+/* How long a handle waits for the server's answer to a request. */
+#define PROTO_DEFAULT_TIMEOUT_MS 10000u
 
 enum proto_op {
 	PROTO_HELLO = 1,       /* arg: domid, version; fds back: epoll set, control page */

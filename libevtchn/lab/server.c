@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "labdir.h"
@@ -36,7 +37,7 @@
 #include "rules.h"
 #include "server.h"
 
-enum watch_kind { W_LISTEN, W_DOOR, W_TIMER, W_SOCK, W_PIDFD };
+enum watch_kind { W_LISTEN, W_DOOR, W_TIMER, W_TICK, W_SIGNAL, W_SOCK, W_PIDFD };
 
 struct watch {
 	enum watch_kind kind;
@@ -58,6 +59,9 @@ struct client {
 	bool joined;
 	bool told_orphaned;
 	bool lost_event;        /* out of memory for an event: drop the client */
+	pid_t pid;              /* the process that connected (0: unknown) */
+	int64_t since_ms;       /* when it connected */
+	struct client *next, *prev; /* every connection, joined or not */
 	int sock;
 	int pidfd;
 	int epfd;               /* the handle's epoll set */
@@ -77,10 +81,14 @@ struct lab_server {
 	struct lab_server_config cfg;
 	struct rules_lab *lab;
 	int epfd;
-	int timerfd;
-	struct watch wlisten, wdoor, wtimer;
+	int timerfd;              /* the grace period */
+	int tickfd;               /* greeting deadlines, paused accepts */
+	struct watch wlisten, wdoor, wtimer, wtick, wsignal;
 	bool door_open;
-	unsigned int nclients;
+	bool accept_paused;       /* at the connection cap, or out of fds */
+	struct client *all;       /* every connection */
+	unsigned int nclients;    /* connections */
+	unsigned int njoined;     /* of which said HELLO */
 	struct client *requester; /* the client whose request is served */
 	bool must_drop;           /* some client has lost_event */
 	uint32_t last_link_id;
@@ -328,11 +336,40 @@ static void arm_timer(struct lab_server *s, unsigned int ms)
 	(void)timerfd_settime(s->timerfd, 0, &its, NULL);
 }
 
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83 /* Linux 6.16 */
+#endif
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void tick(struct lab_server *s, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (s->tickfd < 0)
+		return;
+	if (on)
+		its.it_value.tv_nsec = its.it_interval.tv_nsec = 250 * 1000000L;
+	(void)timerfd_settime(s->tickfd, 0, &its, NULL);
+}
+
+static unsigned int max_connections(const struct lab_server *s)
+{
+	return s->cfg.max_handles + LAB_MAX_GREETING;
+}
+
 static void client_add(struct lab_server *s, int sock, bool watch_pid)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	int no = 0;
 
 	if (!c) {
 		close(sock);
@@ -340,12 +377,18 @@ static void client_add(struct lab_server *s, int sock, bool watch_pid)
 	}
 	c->sock = sock;
 	c->pidfd = c->epfd = c->wake = c->ctl_fd = -1;
+	c->since_ms = now_ms();
 	c->wsock = (struct watch){ W_SOCK, c };
 	c->wpid = (struct watch){ W_PIDFD, c };
 	(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
-	if (watch_pid &&
-	    getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+	/* Clients never pass descriptors: refuse them at the socket, so that
+	 * none can make this thread block in close() (a lingering TCP socket
+	 * would).  Older kernels lack the option: see serve_one(). */
+	(void)setsockopt(sock, SOL_SOCKET, SO_PASSRIGHTS, &no, sizeof(no));
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		c->pid = cred.pid;
+	if (watch_pid && c->pid > 0) {
+		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 		if (c->pidfd >= 0 && watch_add(s, c->pidfd, &c->wpid) < 0) {
 			close(c->pidfd);
 			c->pidfd = -1;
@@ -358,7 +401,12 @@ static void client_add(struct lab_server *s, int sock, bool watch_pid)
 		free(c);
 		return;
 	}
+	c->next = s->all;
+	if (s->all)
+		s->all->prev = c;
+	s->all = c;
 	s->nclients++;
+	tick(s, true); /* its greeting deadline */
 	if (s->timerfd >= 0) { /* not idle any more */
 		struct itimerspec off = { 0 };
 		(void)timerfd_settime(s->timerfd, 0, &off, NULL);
@@ -372,6 +420,7 @@ static void client_leave(struct lab_server *s, struct client *c)
 	rules_leave(s->lab, &c->rh); /* closes its channels, and so its links */
 	s->clients[c->rh.id] = NULL;
 	c->joined = false;
+	s->njoined--;
 }
 
 static void close_fd(int fd)
@@ -402,9 +451,17 @@ static void client_drop(struct lab_server *s, struct client *c)
 	close_fd(c->ctl_fd);
 	portset_free(&c->dirty);
 	portset_free(&c->raised);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->all = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
 	if (--s->nclients == 0 && s->cfg.listen_fd >= 0)
 		arm_timer(s, s->cfg.grace_ms);
+	if (s->accept_paused)
+		tick(s, true); /* room again: accept at the next tick */
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -500,12 +557,20 @@ static int do_hello(struct lab_server *s, struct client *c,
 	uint32_t id;
 	int err, ro, fd;
 
+	unsigned int mine = 0;
+
 	if (rq->arg[1] != PROTO_VERSION)
 		return -EPROTONOSUPPORT;
+	if (s->njoined >= s->cfg.max_handles)
+		return -ENFILE; /* the lab's handle limit */
+	for (struct client *o = s->all; o && c->pid; o = o->next)
+		mine += o->joined && o->pid == c->pid;
+	if (mine >= s->cfg.max_per_process)
+		return -EMFILE; /* this process's share of the lab */
 	for (id = 1; id <= RULES_MAX_HANDLES && s->clients[id]; id++)
 		;
 	if (id > RULES_MAX_HANDLES)
-		return -EMFILE;
+		return -ENFILE;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	c->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->epfd < 0 || c->wake < 0 ||
@@ -527,6 +592,7 @@ static int do_hello(struct lab_server *s, struct client *c,
 	if (err)
 		return err;
 	c->joined = true;
+	s->njoined++;
 	s->clients[id] = c;
 	return (int)id;
 }
@@ -625,8 +691,13 @@ static bool serve_one(struct lab_server *s, struct client *c)
 	ssize_t n = proto_recv(c->sock, &rq, sizeof(rq), rfds, &nrfds);
 	bool ok;
 
-	for (unsigned int i = 0; i < nrfds; i++)
-		close(rfds[i]); /* clients never pass descriptors */
+	if (nrfds) {
+		/* A kernel without SO_PASSRIGHTS let descriptors through:
+		 * drop the client (closing them may block, once). */
+		for (unsigned int i = 0; i < nrfds; i++)
+			close(rfds[i]);
+		return false;
+	}
 	if (n == -EAGAIN)
 		return true;
 	if (n != (ssize_t)sizeof(rq))
@@ -651,6 +722,8 @@ static bool serve_one(struct lab_server *s, struct client *c)
 		s->rep.flags |= PROTO_F_ORPHANED;
 	ok = proto_send(c->sock, &s->rep, PROTO_REP_SIZE(s->rep.nrec), fds,
 			nfds) == 0;
+	if (rq.op == PROTO_HELLO && s->rep.result < 0)
+		ok = false; /* refused: the connection has no more to do here */
 	/* Sent descriptors are the client's now; ours are copies. */
 	while (nfds)
 		close(fds[--nfds]);
@@ -659,12 +732,83 @@ static bool serve_one(struct lab_server *s, struct client *c)
 
 /* ---- retiring ------------------------------------------------------------- */
 
+/* Stop watching the listening socket (at the connection cap, or out of
+ * descriptors) rather than spin on it: the next tick looks again. */
+static void pause_accepting(struct lab_server *s)
+{
+	if (s->accept_paused)
+		return;
+	(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->cfg.listen_fd, NULL);
+	s->accept_paused = true;
+	tick(s, true);
+}
+
 static void accept_all(struct lab_server *s)
 {
-	int fd;
+	while (s->nclients < max_connections(s)) {
+		int fd = accept4(s->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
-	while ((fd = accept4(s->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-		client_add(s, fd, true);
+		if (fd >= 0) {
+			client_add(s, fd, true);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			pause_accepting(s);
+		return; /* EAGAIN: all taken */
+	}
+	pause_accepting(s);
+}
+
+/* Every 250 ms while needed: drop connections that did not say HELLO in
+ * time, and accept again when there is room. */
+static void on_tick(struct lab_server *s)
+{
+	int64_t limit = now_ms() - (int64_t)s->cfg.hello_timeout_ms;
+	bool greeting = false;
+	uint64_t ticks;
+
+	(void)!read(s->tickfd, &ticks, sizeof(ticks));
+	for (struct client *c = s->all, *next; c; c = next) {
+		next = c->next;
+		if (c->joined)
+			continue;
+		if (c->since_ms < limit)
+			client_drop(s, c);
+		else
+			greeting = true;
+	}
+	if (s->accept_paused && s->nclients < max_connections(s)) {
+		s->accept_paused = false;
+		if (watch_add(s, s->cfg.listen_fd, &s->wlisten) < 0)
+			s->accept_paused = true;
+		else
+			accept_all(s);
+	}
+	tick(s, greeting || s->accept_paused);
+}
+
+/* SIGTERM, SIGINT or SIGHUP: remove the lab's files (under the lab's lock,
+ * so that a starting client does not race us) and tell every handle, whose
+ * next call then finds the server gone (-EIO). */
+static void shut_down(struct lab_server *s)
+{
+	int lock = s->cfg.lock_path ? lab_lock(s->cfg.lock_path) : -1;
+
+	if (s->cfg.sock_path)
+		unlink(s->cfg.sock_path);
+	if (lock >= 0) {
+		unlink(s->cfg.lock_path);
+		close(lock);
+	}
+	for (struct client *c = s->all; c; c = c->next) {
+		if (!c->ctl)
+			continue;
+		announce(c);
+		wake(c->wake);
+	}
 }
 
 /* Shared lab, idle past its grace period: leave, unless someone connected
@@ -696,7 +840,13 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 	if (!s)
 		goto fail;
 	s->cfg = *cfg;
-	s->epfd = s->timerfd = -1;
+	if (!s->cfg.max_handles || s->cfg.max_handles > RULES_MAX_HANDLES)
+		s->cfg.max_handles = LAB_DEFAULT_MAX_HANDLES;
+	if (!s->cfg.max_per_process)
+		s->cfg.max_per_process = LAB_DEFAULT_MAX_PER_PROCESS;
+	if (!s->cfg.hello_timeout_ms)
+		s->cfg.hello_timeout_ms = LAB_DEFAULT_HELLO_TIMEOUT_MS;
+	s->epfd = s->timerfd = s->tickfd = -1;
 	hooks = (struct rules_hooks){ .ctx = s, .raise = hook_raise,
 				      .clear = hook_clear,
 				      .changed = hook_changed,
@@ -710,6 +860,13 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 	s->wlisten = (struct watch){ W_LISTEN, NULL };
 	s->wdoor = (struct watch){ W_DOOR, NULL };
 	s->wtimer = (struct watch){ W_TIMER, NULL };
+	s->wtick = (struct watch){ W_TICK, NULL };
+	s->wsignal = (struct watch){ W_SIGNAL, NULL };
+	s->tickfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->tickfd < 0 || watch_add(s, s->tickfd, &s->wtick))
+		goto fail_errno;
+	if (cfg->signal_fd >= 0 && watch_add(s, cfg->signal_fd, &s->wsignal))
+		goto fail_errno;
 	if (cfg->listen_fd >= 0) {
 		(void)fcntl(cfg->listen_fd, F_SETFL,
 			    fcntl(cfg->listen_fd, F_GETFL) | O_NONBLOCK);
@@ -737,6 +894,7 @@ fail_free:
 fail:
 	close_fd(cfg->listen_fd);
 	close_fd(cfg->door_fd);
+	close_fd(cfg->signal_fd);
 	errno = err;
 	return NULL;
 }
@@ -776,54 +934,73 @@ static void door_receive(struct lab_server *s)
 		client_add(s, fds[i], false);
 }
 
+static int serve_events(struct lab_server *s, const struct epoll_event *evs,
+			int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct watch *w = evs[i].data.ptr;
+		uint64_t ticks;
+
+		switch (w->kind) {
+		case W_LISTEN:
+			accept_all(s);
+			break;
+		case W_DOOR:
+			door_receive(s);
+			break;
+		case W_TICK:
+			on_tick(s);
+			return 0; /* it may have dropped clients that evs name */
+		case W_SIGNAL:
+			shut_down(s);
+			return 1;
+		case W_TIMER:
+			if (read(s->timerfd, &ticks, sizeof(ticks)) > 0 &&
+			    s->nclients == 0 && try_retire(s))
+				return 1;
+			break;
+		case W_SOCK:
+			if (!serve_one(s, w->c)) {
+				client_drop(s, w->c);
+				if (s->must_drop)
+					(void)drop_lost(s);
+				return 0; /* evs may name it */
+			}
+			if (s->must_drop && drop_lost(s))
+				return 0;
+			break;
+		case W_PIDFD:
+			client_drop(s, w->c);
+			if (s->must_drop)
+				(void)drop_lost(s);
+			return 0;
+		}
+	}
+	return 0;
+}
+
 int lab_server_run(struct lab_server *s)
 {
 	struct epoll_event evs[32];
 
 	for (;;) {
+		int n, done;
+
 		if (s->cfg.door_fd >= 0 && !s->door_open && s->nclients == 0)
 			return 0;
-		int n = epoll_wait(s->epfd, evs, 32, -1);
-
+		n = epoll_wait(s->epfd, evs, 32, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		for (int i = 0; i < n; i++) {
-			struct watch *w = evs[i].data.ptr;
-			uint64_t ticks;
-
-			switch (w->kind) {
-			case W_LISTEN:
-				accept_all(s);
-				break;
-			case W_DOOR:
-				door_receive(s);
-				break;
-			case W_TIMER:
-				if (read(s->timerfd, &ticks, sizeof(ticks)) > 0 &&
-				    s->nclients == 0 && try_retire(s))
-					return 0;
-				break;
-			case W_SOCK:
-				if (!serve_one(s, w->c)) {
-					client_drop(s, w->c);
-					if (s->must_drop)
-						(void)drop_lost(s);
-					goto next_batch; /* evs may name it */
-				}
-				if (s->must_drop && drop_lost(s))
-					goto next_batch;
-				break;
-			case W_PIDFD:
-				client_drop(s, w->c);
-				if (s->must_drop)
-					(void)drop_lost(s);
-				goto next_batch;
-			}
-		}
-next_batch:;
+		if (s->cfg.busy)
+			pthread_mutex_lock(s->cfg.busy);
+		done = serve_events(s, evs, n);
+		if (s->cfg.busy)
+			pthread_mutex_unlock(s->cfg.busy);
+		if (done)
+			return 0;
 	}
 }
 
@@ -834,10 +1011,40 @@ void lab_server_free(struct lab_server *s)
 	for (uint32_t id = 0; id <= RULES_MAX_HANDLES; id++)
 		if (s->clients[id])
 			client_drop(s, s->clients[id]);
+	while (s->all) /* connections that never joined */
+		client_drop(s, s->all);
 	close_fd(s->epfd);
 	close_fd(s->timerfd);
+	close_fd(s->tickfd);
 	close_fd(s->cfg.listen_fd);
 	close_fd(s->cfg.door_fd);
+	close_fd(s->cfg.signal_fd);
 	rules_lab_free(s->lab);
 	free(s);
+}
+
+void lab_server_forget(struct lab_server *s)
+{
+	if (!s)
+		return;
+	for (struct client *c = s->all; c; c = c->next) {
+		close_fd(c->sock);
+		close_fd(c->pidfd);
+		close_fd(c->epfd);
+		close_fd(c->wake);
+		close_fd(c->ctl_fd);
+		for (unsigned int i = 0; i < c->nretired; i++)
+			close_fd(c->retired[i]);
+		for (struct link *l = c->out; l; l = l->next_out) {
+			close_fd(l->tx_fd);
+			close_fd(l->rx_fd);
+			close_fd(l->wake);
+		}
+	}
+	close_fd(s->epfd);
+	close_fd(s->timerfd);
+	close_fd(s->tickfd);
+	close_fd(s->cfg.listen_fd);
+	close_fd(s->cfg.door_fd);
+	close_fd(s->cfg.signal_fd);
 }

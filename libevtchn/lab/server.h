@@ -7,6 +7,7 @@
 #ifndef EVTCHNX_SIM_SERVER_H
 #define EVTCHNX_SIM_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 struct lab_server;
@@ -25,12 +26,34 @@ struct lab_server_config {
 	 * passed descriptors; the server ends when it is closed and no
 	 * handle is left.  -1 otherwise. */
 	int door_fd;
+	/* Private lab: held while the server handles what it was woken for,
+	 * so that fork() (which takes it first) never copies the server in
+	 * the middle of a change.  NULL otherwise. */
+	pthread_mutex_t *busy;
+	/* Shared lab: a signalfd; when it is readable the lab shuts down at
+	 * once (its files removed, its handles told).  -1 otherwise. */
+	int signal_fd;
+	/* Limits; 0 takes the default (LAB_DEFAULT_*). */
+	unsigned int max_handles;       /* joined handles in the lab */
+	unsigned int max_per_process;   /* joined handles of one process */
+	unsigned int hello_timeout_ms;  /* a connection's time to say HELLO */
 };
 
-/* Returns NULL with errno set on failure.  Takes ownership of the fds. */
+/* The defaults of the limits (documented in include/evtchnx.h). */
+#define LAB_DEFAULT_MAX_HANDLES 4096u
+#define LAB_DEFAULT_MAX_PER_PROCESS 1024u
+#define LAB_DEFAULT_HELLO_TIMEOUT_MS 5000u
+/* Connections that have not said HELLO yet, beyond the joined handles. */
+#define LAB_MAX_GREETING 64u
+
+/* Returns NULL with errno set on failure.  Takes ownership of the fds, also
+ * on failure. */
 struct lab_server *lab_server_new(const struct lab_server_config *cfg);
 /* Serve until the lab retires.  Returns 0, or a negative errno. */
 int lab_server_run(struct lab_server *s);
 void lab_server_free(struct lab_server *s);
+/* In a child after fork(): close every descriptor the server holds,
+ * without touching its memory (another thread of the parent owned it). */
+void lab_server_forget(struct lab_server *s);
 
 #endif /* EVTCHNX_SIM_SERVER_H */

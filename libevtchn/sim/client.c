@@ -25,6 +25,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -109,6 +111,10 @@ static int request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
 	if (proto_send(s->sock, &rq, sizeof(rq), NULL, 0) < 0)
 		goto broken;
 	n = proto_recv(s->sock, rep, sizeof(*rep), got, &ngot);
+	if (n == -EAGAIN) { /* no answer in time (a stopped server?) */
+		s->broken = true; /* a late answer would be taken for the next */
+		return -ETIMEDOUT;
+	}
 	if (n < (ssize_t)PROTO_REP_SIZE(0) || rep->op != op ||
 	    rep->nrec > PROTO_MAX_RECS || n != (ssize_t)PROTO_REP_SIZE(rep->nrec))
 		goto broken_fds;
@@ -485,13 +491,37 @@ static void sim_free(struct sim *s, bool inherited)
 	free(s);
 }
 
+/* Every request gets an answer within the timeout ($EVTCHNX_LAB_TIMEOUT_MS,
+ * else PROTO_DEFAULT_TIMEOUT_MS), or fails with -ETIMEDOUT. */
+static void set_timeouts(int sock)
+{
+	const char *env = getenv("EVTCHNX_LAB_TIMEOUT_MS");
+	unsigned long ms = PROTO_DEFAULT_TIMEOUT_MS;
+	struct timeval tv;
+	char *end;
+
+	if (env && *env) {
+		unsigned long v = strtoul(env, &end, 10);
+
+		if (!*end && v > 0 && v <= 3600000ul)
+			ms = v;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	(void)setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 static int hello(struct sim *s, uint32_t domid)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
 				  .data.u64 = PROTO_WAKE_SELF };
-	int fds[PROTO_MAX_FDS], r = request(s, PROTO_HELLO, domid, PROTO_VERSION,
-					    &s->rep, fds, 2);
+	struct epoll_event eof = { .events = EPOLLIN | EPOLLRDHUP,
+				   .data.u64 = PROTO_WAKE_SOCKET };
+	int fds[PROTO_MAX_FDS], r;
 
+	set_timeouts(s->sock);
+	r = request(s, PROTO_HELLO, domid, PROTO_VERSION, &s->rep, fds, 2);
 	if (r < 0)
 		return r;
 	s->id = (uint32_t)r;
@@ -500,7 +530,8 @@ static int hello(struct sim *s, uint32_t domid)
 	if (!s->ctl)
 		return -ENOMEM;
 	s->self_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->self_wake < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->self_wake, &ev) < 0)
+	if (s->self_wake < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->self_wake, &ev) < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sock, &eof) < 0)
 		return -errno;
 	return 0;
 }
@@ -727,6 +758,17 @@ static void drain(struct sim *s, struct clink *l)
 	wake_self(s);
 }
 
+/* Our connection is readable, which it only is at EOF: the lab server
+ * went away (or spoke unasked, which is as bad). */
+static void check_server(struct sim *s)
+{
+	char byte;
+	ssize_t n = recv(s->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+		s->broken = true;
+}
+
 /* Collect the links that woke and read them into the FIFO. */
 static void collect(struct sim *s)
 {
@@ -749,6 +791,10 @@ static void collect(struct sim *s)
 			s->self_armed = false;
 			continue;
 		}
+		if (id == PROTO_WAKE_SOCKET) {
+			check_server(s);
+			continue;
+		}
 		if (id == PROTO_WAKE_LAB) {
 			(void)sync_changes(s); /* a record carries the news */
 			continue;
@@ -761,8 +807,11 @@ static void collect(struct sim *s)
 		if (l && (l->role & PROTO_ROLE_RECEIVER))
 			drain(s, l);
 	}
-	if (n == COLLECT_MAX)
-		wake_self(s); /* more links woke than we took */
+	/* More links woke than we took, or a link has more to read: our own
+	 * wake-up must stand (the epoll_wait() above may have collected the
+	 * one drain() counted on). */
+	if (n == COLLECT_MAX || s->again)
+		wake_self(s);
 	/* A port read from a link before we learnt of its binding: the lab
 	 * announced the binding before the sender could use it. */
 	if (s->stale && sync_changes(s) == 0 && s->stale) {
@@ -810,6 +859,8 @@ static int sim_pending(struct evtchnx_handle *h, uint32_t *ports,
 		/* Also when the FIFO just ran dry: a wake-up left over from
 		 * what it held is cleared, so a spurious one does not last. */
 		collect(s);
+		if (s->broken && !n)
+			return -EIO;
 		n += deliver(s, ports + n, max - n);
 	}
 	if (s->fifo_len)

@@ -13,11 +13,13 @@
 /* The process's one private lab: process-wide by definition. */
 static struct {
 	pthread_mutex_t lock;
+	pthread_mutex_t busy; /* held by the server while it works (server.h) */
 	unsigned int refs;
 	int door; /* our end of the door: new connections are passed here */
 	pthread_t thread;
 	struct lab_server *server;
-} lab = { .lock = PTHREAD_MUTEX_INITIALIZER, .door = -1 };
+} lab = { .lock = PTHREAD_MUTEX_INITIALIZER, .busy = PTHREAD_MUTEX_INITIALIZER,
+	.door = -1 };
 
 static void *serve(void *arg)
 {
@@ -27,13 +29,14 @@ static void *serve(void *arg)
 
 static int start(void)
 {
-	struct lab_server_config cfg = { .listen_fd = -1, .door_fd = -1 };
+	struct lab_server_config cfg = { .listen_fd = -1, .door_fd = -1, .signal_fd = -1 };
 	int door[2], err;
 	sigset_t all, old;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, door) < 0)
 		return -errno;
 	cfg.door_fd = door[1];
+	cfg.busy = &lab.busy;
 	lab.server = lab_server_new(&cfg); /* owns door[1], also on failure */
 	if (!lab.server) {
 		err = -errno;
@@ -107,21 +110,26 @@ void private_lab_release(void)
 void private_lab_prepare_fork(void)
 {
 	pthread_mutex_lock(&lab.lock);
+	pthread_mutex_lock(&lab.busy);
 }
 
 void private_lab_parent_after_fork(void)
 {
+	pthread_mutex_unlock(&lab.busy);
 	pthread_mutex_unlock(&lab.lock);
 }
 
-/* The child has no server thread: it starts afresh.  The parent's lab
- * memory is simply left behind (it cannot be freed safely here). */
+/* The child has no server thread: it starts afresh.  The server's
+ * descriptors are closed (the child can use none of them); its memory is
+ * left behind (it cannot be freed safely here). */
 void private_lab_child_after_fork(void)
 {
+	lab_server_forget(lab.server);
 	if (lab.door >= 0)
 		close(lab.door);
 	lab.door = -1;
 	lab.refs = 0;
 	lab.server = NULL;
 	pthread_mutex_init(&lab.lock, NULL);
+	pthread_mutex_init(&lab.busy, NULL);
 }

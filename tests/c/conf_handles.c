@@ -171,7 +171,12 @@ CASE(lab_name_charset_and_64_chars_accepted)
 	CHECK_OPEN_ERR(t, &o, ECONNREFUSED);
 	snprintf(t, sizeof(t), "sim:_%d", (int)getpid());
 	CHECK_OPEN_ERR(t, &o, ECONNREFUSED);
+	/* A name may not start with '-' (it would read as an option of the
+	 * lab server's command line). */
 	snprintf(t, sizeof(t), "sim:-%d", (int)getpid());
+	CHECK_OPEN_ERR(t, &o, EINVAL);
+	CHECK_OPEN_ERR("sim:--help", NULL, EINVAL);
+	snprintf(t, sizeof(t), "sim:x-%d", (int)getpid());
 	CHECK_OPEN_ERR(t, &o, ECONNREFUSED);
 }
 

@@ -619,6 +619,12 @@ static void report(const struct conf *cf, const struct round (*rd)[NKINDS],
 	       "round 1 %+ld KiB (anonymous %+ld KiB) over %ld more sends per kind\n",
 	       rss[0][0], rss[0][1], rss[0][2], rss[1][0], rss[1][1], rss[1][2], rss[2][0],
 	       rss[2][1], rss[2][2], growth, growth_anon, (cf->rounds - 1) * cf->sends);
+	if (st.valid && st.median > 1.0)
+		printf("burst note: the floor ran slower than evtchnx (its receiver woke %.0f times a "
+		       "round, evtchnx single-thread's %.0f): wake-ups dominate, as when other "
+		       "programs keep the CPUs busy; the ratio says little about the cost of an "
+		       "event then\n", KSTAT(rd, n, KIND_FLOOR, wakeups).median,
+		       KSTAT(rd, n, KIND_ST, wakeups).median);
 	if (st.valid)
 		printf("ratio evtchnx-single-thread/floor %.3f (target >= %.1f) %s%s\n", st.median,
 		       BURST_TARGET, bench_verdict(st, BENCH_AT_LEAST, BURST_TARGET),

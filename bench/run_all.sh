@@ -73,7 +73,7 @@ echo
 echo "== report: medians of the valid rounds, targets from the design (a report, not a test) =="
 for name in rtt burst xen_compat_rtt; do
 	[ -f "$tmp/$name.out" ] || continue
-	grep -E '^(ratio|memory|RESULT|burst note) ' "$tmp/$name.out"
+	grep -E '^(ratio |memory |RESULT |burst note:)' "$tmp/$name.out"
 done
 [ -f "$tmp/failures" ] && cat "$tmp/failures"
 # Figures with a target say PASS or FAIL; INVALID when no round was valid.

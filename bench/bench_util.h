@@ -51,6 +51,16 @@ static inline uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* In a spin-wait loop: let the other hardware thread of the core run. */
+static inline void bench_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
 static inline void bench_write_str(const char *s)
 {
 	ssize_t r = write(STDERR_FILENO, s, strlen(s));
@@ -399,6 +409,32 @@ static inline long bench_rssanon_kib(pid_t pid)
 	return bench_status_kib(pid, "RssAnon");
 }
 
+/* The state letter of @pid (R, S, D...; '?' if unknown) and, in @wchan,
+ * where in the kernel it sleeps. */
+static inline char bench_proc_state(pid_t pid, char *wchan, size_t len)
+{
+	char path[64], line[512], state = '?';
+	const char *p;
+	FILE *f;
+
+	snprintf(wchan, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')) && p[1] == ' ')
+			state = p[2];
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(wchan, (int)len, f) || !wchan[0])
+			snprintf(wchan, len, "?");
+		fclose(f);
+	}
+	return state;
+}
+
 static inline double bench_loadavg(void)
 {
 	double l = -1.0;
@@ -441,7 +477,89 @@ static inline long bench_parse_pos(const char *opt, const char *arg, long max)
 
 static inline const char *bench_pass(int ok)
 {
-	return ok ? "PASS" : "MISS";
+	return ok ? "PASS" : "FAIL";
+}
+
+/* Kill one of our children on purpose (a side that stopped answering, after
+ * its round was declared invalid): from now on it is neither a child that
+ * died early nor a failure at the end. */
+static inline void bench_kill_child(pid_t pid)
+{
+	for (int i = 0; i < bench_nchildren; i++) {
+		if (bench_children[i] != pid)
+			continue;
+		bench_children[i] = -1;
+		bench_child_status[i] = 0;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+}
+
+/* How a figure is judged in its RESULT line. */
+enum bench_target { BENCH_REPORT, BENCH_AT_MOST, BENCH_AT_LEAST };
+
+/* A figure over the valid rounds of a run. */
+struct bench_stat {
+	double median, min, max;
+	size_t valid, rounds;
+};
+
+/* The figure @v[i] of every round @i < @n for which @ok[i] is set. */
+static inline struct bench_stat bench_stat_valid(const double *v, const unsigned char *ok,
+						 size_t n)
+{
+	struct bench_stat st = { .rounds = n };
+	double tmp[64];
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		if (ok[i])
+			tmp[st.valid++] = v[i];
+	}
+	st.median = bench_median_double(tmp, st.valid);
+	st.min = bench_min_double(tmp, st.valid);
+	st.max = bench_max_double(tmp, st.valid);
+	return st;
+}
+
+/* PASS or FAIL on the median of the valid rounds; INVALID when no round was
+ * valid; REPORT for a figure without a target. */
+static inline const char *bench_verdict(struct bench_stat st, enum bench_target t,
+					double target)
+{
+	if (st.valid == 0)
+		return "INVALID";
+	if (t == BENCH_AT_MOST)
+		return bench_pass(st.median <= target);
+	if (t == BENCH_AT_LEAST)
+		return bench_pass(st.median >= target);
+	return "REPORT";
+}
+
+/*
+ * The machine-readable line of one figure, for collecting figures over
+ * several runs:
+ *   RESULT NAME median=M min=M max=M valid=V/N target<=T verdict=PASS
+ * (target>=T, or target=none with verdict=REPORT; the figures are "nan" when
+ * no round was valid).
+ */
+static inline void bench_result(const char *name, struct bench_stat st,
+				enum bench_target t, double target, int decimals)
+{
+	char tgt[32];
+
+	if (t == BENCH_REPORT)
+		snprintf(tgt, sizeof(tgt), "=none");
+	else
+		snprintf(tgt, sizeof(tgt), "%s%g", t == BENCH_AT_MOST ? "<=" : ">=", target);
+	if (st.valid)
+		printf("RESULT %s median=%.*f min=%.*f max=%.*f valid=%zu/%zu target%s verdict=%s\n",
+		       name, decimals, st.median, decimals, st.min, decimals, st.max,
+		       st.valid, st.rounds, tgt, bench_verdict(st, t, target));
+	else
+		printf("RESULT %s median=nan min=nan max=nan valid=0/%zu target%s verdict=%s\n",
+		       name, st.rounds, tgt, bench_verdict(st, t, target));
 }
 
 #endif /* EVTCHNX_BENCH_UTIL_H */

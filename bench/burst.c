@@ -4,29 +4,39 @@
  * lab) against a raw coalesced-bitmap floor measured in the same run.
  *
  *   floor    a sender and a receiver process share a memfd holding a
- *            4096-bit pending bitmap, a "kicked" flag and an eventfd
- *            doorbell.  The sender sets port bits round-robin with an
- *            atomic fetch_or and writes the doorbell only when a bit went
- *            0->1 and exchanging the kicked flag to 1 found it 0.  The
- *            receiver waits in epoll, reads the doorbell, clears the kicked
- *            flag, then takes every set bit atomically (one delivery each).
- *   evtchnx  the control domain (this process) allocates 4095 unbound ports
- *            for domain 1; a child opens the lab as domain 1 and binds them
- *            all.  This process sends round-robin on its ends; the child
- *            waits in poll() on evtchnx_fd, drains with
- *            evtchnx_pending_batch (256 at a time) and unmasks each port
- *            it took.
+ *            4096-bit pending bitmap and a "kicked" flag, and an eventfd
+ *            doorbell.  The sender does what evtchnx's sender does and no
+ *            more: it loads the port's word and does nothing if the bit is
+ *            set already; otherwise it sets the bit (fetch_or), loads
+ *            kicked, and only when that reads 0 exchanges it to 1 and writes
+ *            the doorbell.  The receiver waits in epoll (edge-triggered, the
+ *            doorbell is never read, as evtchnx's fd), clears kicked if set,
+ *            then takes every set bit with an exchange per non-zero word.
+ *   evtchnx  the control domain (this process) allocates the ports for
+ *            domain 1; a child opens the lab as domain 1 and binds them.
+ *            This process sends round-robin on its ends with evtchnx_send;
+ *            the child waits in poll() on evtchnx_fd, drains with
+ *            evtchnx_pending_batch (256 at a time) and unmasks each port it
+ *            took.  Run twice: with EVTCHNX_OPEN_SINGLE_THREAD on both
+ *            handles (the figure with a target) and without (reported).
  *
- * A pending bit coalesces repeated sends to a port that was not taken yet,
- * so deliveries <= sends; the figure compared is deliveries per second
- * (distinct events the receiver took), sends per second is printed too.
- * Kinds alternate over several rounds; the figures are medians of rounds.
+ * Pacing: the sender sends in windows of W ports (default 1000, at most half
+ * the ports) and, after each window, waits until the receiver has taken
+ * every event of the window before (the receiver publishes how far it has
+ * caught up).  So no send ever finds its port still pending, every send is
+ * an event the receiver must take, and "delivered" (events the receiver
+ * took) equals "sent" unless an event was lost.  A round in which a side
+ * delivered under 90 % of its sends, or stopped making progress, is
+ * invalid and left out.  The kinds rotate over several rounds; the figures
+ * are medians of the valid rounds.
  *
- * Usage: burst [-n sends] [-p ports] [-r rounds] [-t watchdog_s] [-v]
+ * Usage: burst [-n sends] [-p ports] [-w window] [-r rounds] [-s stall_s]
+ *              [-t watchdog_s] [-v]
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -45,389 +55,712 @@
 
 #define MAX_PORTS 4095u /* every port of a domain but the reserved port 0 */
 #define BATCH 256u
-#define WORDS 64u    /* 4096 bits */
+#define WORDS 64u       /* 4096 bits */
 #define MAX_ROUNDS 64
+#define BURST_TARGET 0.5
+#define MIN_DELIVERED 0.9
+/* A waiting sender spins this long, then yields the CPU between looks. */
+#define SPIN_NS 20000u
 
-enum { CMD_QUIT = 0, CMD_GO = 1 };
+enum { KIND_FLOOR, KIND_ST, KIND_MT, NKINDS };
 
-/* What a receiver reports after one round. */
-struct result {
-	uint64_t deliveries;
-	uint64_t wakeups;
-	uint64_t t_end_ns;
+static const char *const kind_name[NKINDS] = {
+	"raw bitmap+eventfd", "evtchnx single-thread", "evtchnx",
 };
 
-/* Shared between this process and both receivers (one memfd). */
+/*
+ * How one sender and its receiver keep in step.  The sender counts the
+ * windows it has sent (@posted); after every pass that took all it could
+ * find, the receiver publishes the @posted it read before the pass
+ * (@caught: every event of those windows is taken) and its counters.  A
+ * sentinel event on a port outside the round-robin set (the floor's bit 0,
+ * one more evtchnx port) ends each round: it makes the receiver look at
+ * @posted once more after the last window, and is not counted.
+ */
+struct pace {
+	alignas(64) _Atomic uint64_t posted;
+	_Atomic uint32_t quit;
+	alignas(64) _Atomic uint64_t caught;
+	_Atomic uint64_t delivered; /* events taken on the round-robin ports */
+	_Atomic uint64_t sentinels; /* sentinel events taken */
+	_Atomic uint64_t wakeups;   /* returns from the blocking wait */
+};
+
+/* Shared between this process and the receivers (one memfd). */
 struct shm {
 	/* the floor's 2-level state */
 	alignas(64) _Atomic uint64_t bits[WORDS];
 	alignas(64) _Atomic uint32_t kicked;
-	alignas(64) _Atomic uint32_t raw_done;
-	struct result raw;
-	/* the evtchnx receiver's end-of-round flag and report */
-	alignas(64) _Atomic uint32_t evx_done;
-	struct result evx;
+	struct pace pace[NKINDS];
+};
+
+/* A receiver's counters, published after every pass. */
+struct tally {
+	uint64_t caught;
+	uint64_t delivered;
+	uint64_t sentinels;
+	uint64_t wakeups;
 };
 
 struct conf {
 	long sends;
 	long nports;
+	long window;
 	long rounds;
+	long stall;
 	long watchdog;
 	int verbose;
 };
 
+/* One kind in one round. */
 struct round {
+	int stalled;
+	int completed; /* no stall */
+	int valid;     /* completed, and delivered >= MIN_DELIVERED */
 	double secs;
-	double deliveries;
+	double delivered;
+	double frac; /* delivered / sent */
+	double dps;  /* deliveries per second */
 	double wakeups;
-	double dps; /* deliveries per second */
-	double sps; /* sends per second */
-	double kicks;
+	double waits; /* windows after which the sender had to wait */
+	double nudges; /* stalls ended by a signal to the receiver */
+	double kicks; /* floor: doorbell writes */
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: burst [-n sends] [-p ports] [-r rounds] [-t watchdog_s] [-v]\n"
+		"usage: burst [-n sends] [-p ports] [-w window] [-r rounds] [-s stall_s] "
+		"[-t watchdog_s] [-v]\n"
 		"  -n  sends per kind and round (default 4000000)\n"
 		"  -p  ports sent to round-robin (default and maximum 4095)\n"
-		"  -r  rounds, kinds alternating (default 5)\n"
+		"  -w  sends per window; the sender waits for the receiver to take the\n"
+		"      window before the last one (default 1000, at most ports/2)\n"
+		"  -r  rounds, kinds rotating (default 5)\n"
+		"  -s  a receiver that takes nothing for this many seconds while events\n"
+		"      are outstanding stalled: the round is invalid (default 1)\n"
 		"  -t  watchdog: give up after this many seconds (default 300)\n"
-		"  -v  print every round\n");
+		"  -v  print more for every round\n");
 }
 
-/* ---- the floor -------------------------------------------------------- */
-
-static uint64_t raw_scan(struct shm *m)
+static void publish(struct pace *p, const struct tally *t)
 {
-	uint64_t n = 0;
-
-	for (unsigned int k = 0; k < WORDS; k++) {
-		uint64_t w;
-
-		if (!atomic_load_explicit(&m->bits[k], memory_order_relaxed))
-			continue;
-		w = atomic_exchange(&m->bits[k], 0);
-		n += (uint64_t)__builtin_popcountll(w);
-	}
-	return n;
+	atomic_store_explicit(&p->delivered, t->delivered, memory_order_relaxed);
+	atomic_store_explicit(&p->sentinels, t->sentinels, memory_order_relaxed);
+	atomic_store_explicit(&p->wakeups, t->wakeups, memory_order_relaxed);
+	atomic_store_explicit(&p->caught, t->caught, memory_order_release);
 }
 
-static void raw_receiver(struct shm *m, int efd, int cmd_fd, int reply_fd)
+/* ---- the floor's sender ----------------------------------------------- */
+
+/* Port @port (0 is the sentinel).  Returns 1 when it wrote the
+ * doorbell, 0 when it did not need to, -errno on failure. */
+static inline int floor_send(struct shm *m, int efd, uint32_t port)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = efd };
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	uint32_t op;
+	_Atomic uint64_t *w = &m->bits[port / 64u];
+	static const uint64_t one = 1;
+	uint64_t bit = 1ull << (port % 64u);
 
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) < 0) {
-		perror("burst floor receiver: epoll");
-		_exit(1);
-	}
-	for (;;) {
-		struct result res = { 0 };
-		char ack = 'r';
-
-		if (bench_read_all(cmd_fd, &op, sizeof(op)) < 0 || op == CMD_QUIT)
-			break;
-		if (bench_write_all(reply_fd, &ack, 1) < 0)
-			_exit(1);
-		for (;;) {
-			uint64_t v;
-			uint32_t done;
-			int r = epoll_wait(ep, &ev, 1, -1);
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r != 1 || read(efd, &v, sizeof(v)) != sizeof(v)) {
-				perror("burst floor receiver");
-				_exit(1);
-			}
-			res.wakeups++;
-			atomic_exchange(&m->kicked, 0);
-			done = atomic_load(&m->raw_done);
-			res.deliveries += raw_scan(m);
-			/* Every send happened before done was set, so the scan
-			 * that followed reading it took them all. */
-			if (done)
-				break;
-		}
-		res.t_end_ns = bench_now_ns();
-		m->raw = res;
-		ack = 'd';
-		if (bench_write_all(reply_fd, &ack, 1) < 0)
-			_exit(1);
-	}
-	close(ep);
-	_exit(0);
-}
-
-static int raw_round(const struct conf *cf, long round, struct shm *m, int efd,
-		     int cmd_fd, int reply_fd, struct round *out)
-{
-	uint32_t op = CMD_GO;
-	uint64_t one = 1, kicks = 0, t0;
-	uint32_t port = 0;
-	char ack;
-	int r;
-
-	bench_set_phase("burst floor", round);
-	for (unsigned int k = 0; k < WORDS; k++)
-		atomic_store(&m->bits[k], 0);
-	atomic_store(&m->kicked, 0);
-	atomic_store(&m->raw_done, 0);
-	r = bench_write_all(cmd_fd, &op, sizeof(op));
-	if (r == 0)
-		r = bench_read_all(reply_fd, &ack, 1);
-	if (r < 0)
-		return r;
-
-	t0 = bench_now_ns();
-	for (long i = 0; i < cf->sends; i++) {
-		uint64_t mask, old;
-
-		if (++port > (uint32_t)cf->nports)
-			port = 1;
-		mask = 1ull << (port & 63);
-		old = atomic_fetch_or(&m->bits[port >> 6], mask);
-		if (!(old & mask) && !atomic_exchange(&m->kicked, 1)) {
-			if (write(efd, &one, sizeof(one)) != sizeof(one))
-				return -errno;
-			kicks++;
-		}
-	}
-	bench_iter = cf->sends; /* the receiver's final drain */
-	atomic_store(&m->raw_done, 1);
+	if (atomic_load_explicit(w, memory_order_relaxed) & bit)
+		return 0; /* pending already: events coalesce */
+	atomic_fetch_or_explicit(w, bit, memory_order_seq_cst);
+	/* Ordered after the fetch_or: either the receiver's scan, which
+	 * follows its clearing of kicked, sees the bit, or this sees 0. */
+	if (atomic_load_explicit(&m->kicked, memory_order_seq_cst))
+		return 0; /* the receiver is woken already and has not scanned */
+	if (atomic_exchange_explicit(&m->kicked, 1, memory_order_seq_cst))
+		return 0;
 	if (write(efd, &one, sizeof(one)) != sizeof(one))
 		return -errno;
-	r = bench_read_all(reply_fd, &ack, 1);
-	if (r < 0)
-		return r;
-
-	out->secs = (double)(m->raw.t_end_ns - t0) / 1e9;
-	out->deliveries = (double)m->raw.deliveries;
-	out->wakeups = (double)m->raw.wakeups;
-	out->kicks = (double)kicks;
-	out->dps = out->deliveries / out->secs;
-	out->sps = (double)cf->sends / out->secs;
-	return 0;
+	return 1;
 }
 
-/* ---- evtchnx ---------------------------------------------------------- */
+/* ---- the receivers ---------------------------------------------------- */
 
-/* Take up to BATCH ports and unmask each.  Returns how many, or -errno. */
-static int evx_take_batch(struct evtchnx_handle *h, uint32_t *ports)
+/* What a receiver waits on and takes from. */
+struct rcv {
+	struct pace *p;
+	struct tally t;
+	/* Block until woken: 1, 0 when a signal came first, -errno. */
+	int (*wait)(struct rcv *r);
+	/* Take all that is pending: 0 or -errno. */
+	int (*drain)(struct rcv *r);
+	struct shm *m;            /* floor */
+	int ep;                   /* floor: epoll set on the doorbell */
+	struct evtchnx_handle *h; /* evtchnx */
+	struct pollfd pfd;        /* evtchnx: its fd */
+	uint32_t sentinel;        /* evtchnx: its end of the sentinel's channel */
+};
+
+static void on_nudge(int sig)
 {
-	int n = evtchnx_pending_batch(h, ports, BATCH);
+	(void)sig;
+}
 
-	for (int i = 0; i < n; i++) {
-		int r = evtchnx_unmask(h, ports[i]);
+/*
+ * A receiver's life: after each wake-up, passes until @posted stands still
+ * (see struct pace).  SIGUSR1 from the sender, after a stall, interrupts
+ * the wait: then it makes a pass as if woken.  Returns 0 at quit, -errno.
+ */
+static int receive_loop(struct rcv *rc)
+{
+	struct pace *p = rc->p;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_nudge; /* no SA_RESTART: the wait returns */
+	sigaction(SIGUSR1, &sa, NULL);
+	for (;;) {
+		uint64_t s;
+		int r = rc->wait(rc);
 
 		if (r < 0)
 			return r;
+		rc->t.wakeups += (uint64_t)r;
+		if (atomic_load(&p->quit))
+			return 0;
+		do {
+			s = atomic_load_explicit(&p->posted, memory_order_acquire);
+			r = rc->drain(rc);
+			if (r < 0)
+				return r;
+			rc->t.caught = s;
+			publish(p, &rc->t);
+		} while (atomic_load_explicit(&p->posted, memory_order_acquire) != s);
 	}
-	return n;
 }
 
-/* Drain until nothing is pending.  Returns ports taken, or -errno. */
-static int64_t evx_drain(struct evtchnx_handle *h, uint32_t *ports)
+static int floor_wait(struct rcv *rc)
 {
-	int64_t total = 0;
+	struct epoll_event ev;
+	int r = epoll_wait(rc->ep, &ev, 1, -1);
+
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	return 1;
+}
+
+/* Take every set bit. */
+static int floor_drain(struct rcv *rc)
+{
+	struct shm *m = rc->m;
+
+	if (atomic_load(&m->kicked))
+		atomic_exchange(&m->kicked, 0);
+	for (unsigned int k = 0; k < WORDS; k++) {
+		uint64_t w;
+
+		if (!atomic_load(&m->bits[k]))
+			continue;
+		w = atomic_exchange(&m->bits[k], 0);
+		if (k == 0 && (w & 1)) {
+			rc->t.sentinels++;
+			w &= ~1ull;
+		}
+		rc->t.delivered += (uint64_t)__builtin_popcountll(w);
+	}
+	return 0;
+}
+
+static void floor_receiver(struct shm *m, int efd)
+{
+	/* Edge-triggered and never read, as evtchnx's fd: one system call
+	 * per wake-up. */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.fd = efd };
+	struct rcv rc = { .p = &m->pace[KIND_FLOOR], .wait = floor_wait,
+			  .drain = floor_drain, .m = m };
+	int r;
+
+	rc.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (rc.ep < 0 || epoll_ctl(rc.ep, EPOLL_CTL_ADD, efd, &ev) < 0) {
+		perror("burst floor receiver: epoll");
+		_exit(1);
+	}
+	r = receive_loop(&rc);
+	if (r < 0)
+		fprintf(stderr, "burst floor receiver: %s\n", strerror(-r));
+	_exit(r < 0);
+}
+
+static int evx_wait(struct rcv *rc)
+{
+	int r = poll(&rc->pfd, 1, -1);
+
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	return 1;
+}
+
+/* Take until nothing is pending, BATCH ports a call, and unmask each. */
+static int evx_drain(struct rcv *rc)
+{
+	uint32_t ports[BATCH];
 	int n;
 
-	while ((n = evx_take_batch(h, ports)) > 0)
-		total += n;
-	return n < 0 ? n : total;
+	do {
+		n = evtchnx_pending_batch(rc->h, ports, BATCH);
+		for (int i = 0; i < n; i++) {
+			int r = evtchnx_unmask(rc->h, ports[i]);
+
+			if (r < 0)
+				return r;
+			if (ports[i] == rc->sentinel)
+				rc->t.sentinels++;
+			else
+				rc->t.delivered++;
+		}
+	} while (n == (int)BATCH);
+	return n < 0 ? n : 0;
 }
 
-static void evx_receiver(const char *target, unsigned int nports, struct shm *m,
+static void evx_receiver(const char *target, int kind, unsigned int nports, struct shm *m,
 			 int cmd_fd, int reply_fd)
 {
 	struct evtchnx_open_opts o = { .sz = sizeof(o), .domid = 1 };
-	static uint32_t remote[MAX_PORTS];
-	uint32_t ports[BATCH];
-	struct evtchnx_handle *h;
-	struct pollfd pfd;
-	uint32_t op;
-	int64_t d;
+	struct rcv rc = { .p = &m->pace[kind], .wait = evx_wait, .drain = evx_drain };
+	static uint32_t remote[MAX_PORTS + 1];
 	int r;
 
-	if (bench_read_all(cmd_fd, remote, nports * sizeof(remote[0])) < 0)
+	if (kind == KIND_ST)
+		o.flags = EVTCHNX_OPEN_SINGLE_THREAD;
+	if (bench_read_all(cmd_fd, remote, (nports + 1) * sizeof(remote[0])) < 0)
 		_exit(1);
-	h = evtchnx_open(target, &o);
-	if (!h) {
+	rc.h = evtchnx_open(target, &o);
+	if (!rc.h) {
 		fprintf(stderr, "burst child: evtchnx_open(%s, domid 1): %s\n",
 			target, strerror(errno));
 		_exit(1);
 	}
-	for (unsigned int i = 0; i < nports; i++) {
-		r = evtchnx_bind_interdomain(h, 0, remote[i]);
+	for (unsigned int i = 0; i <= nports; i++) {
+		r = evtchnx_bind_interdomain(rc.h, 0, remote[i]);
 		if (r < 0) {
 			fprintf(stderr, "burst child: bind_interdomain(0, %u) #%u: %s\n",
 				remote[i], i + 1, evtchnx_strerror(r));
-			goto fail;
+			goto out;
 		}
+		rc.sentinel = (uint32_t)r; /* the last one */
 	}
 	/* Each bind left its new port pending: drop those events. */
-	d = evx_drain(h, ports);
-	if (d < 0) {
-		fprintf(stderr, "burst child: drain: %s\n", evtchnx_strerror((int)d));
-		goto fail;
+	r = evx_drain(&rc);
+	rc.t = (struct tally){ 0 };
+	if (r == 0)
+		r = bench_write_all(reply_fd, &rc.sentinel, sizeof(rc.sentinel));
+	if (r == 0) {
+		rc.pfd.fd = evtchnx_fd(rc.h);
+		rc.pfd.events = POLLIN;
+		r = receive_loop(&rc);
 	}
-	if (bench_write_all(reply_fd, &d, sizeof(d)) < 0)
-		goto fail;
-
-	pfd.fd = evtchnx_fd(h);
-	pfd.events = POLLIN;
-	for (;;) {
-		struct result res = { 0 };
-		char ack = 'r';
-
-		if (bench_read_all(cmd_fd, &op, sizeof(op)) < 0 || op == CMD_QUIT)
-			break;
-		if (bench_write_all(reply_fd, &ack, 1) < 0)
-			goto fail;
-		for (;;) {
-			uint32_t done;
-			int n;
-
-			r = poll(&pfd, 1, -1);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				perror("burst child: poll");
-				goto fail;
-			}
-			res.wakeups++;
-			do {
-				n = evx_take_batch(h, ports);
-				if (n < 0) {
-					fprintf(stderr, "burst child: %s\n",
-						evtchnx_strerror(n));
-					goto fail;
-				}
-				res.deliveries += (uint64_t)n;
-			} while (n == (int)BATCH);
-			/* Read after taking: if the wake-up send was taken
-			 * above, done is seen set; if not, poll() returns. */
-			done = atomic_load(&m->evx_done);
-			if (done) {
-				/* Sends are complete: take what is left. */
-				d = evx_drain(h, ports);
-				if (d < 0) {
-					fprintf(stderr, "burst child: %s\n",
-						evtchnx_strerror((int)d));
-					goto fail;
-				}
-				res.deliveries += (uint64_t)d;
-				break;
-			}
-		}
-		res.t_end_ns = bench_now_ns();
-		m->evx = res;
-		ack = 'd';
-		if (bench_write_all(reply_fd, &ack, 1) < 0)
-			goto fail;
-	}
-	evtchnx_close(h);
-	_exit(0);
-fail:
-	evtchnx_close(h);
-	_exit(1);
+out:
+	if (r < 0)
+		fprintf(stderr, "burst child: %s\n", evtchnx_strerror(r));
+	evtchnx_close(rc.h);
+	_exit(r < 0);
 }
 
-static int evx_round(const struct conf *cf, long round, struct shm *m,
-		     struct evtchnx_handle *h, const uint32_t *ports, int cmd_fd,
-		     int reply_fd, struct round *out)
+/* ---- the sender ------------------------------------------------------- */
+
+/* What a sender needs for one kind. */
+struct sender {
+	int kind;
+	struct shm *m;
+	int efd;                   /* floor: the doorbell */
+	struct evtchnx_handle *h;  /* evtchnx: domain 0's handle */
+	const uint32_t *ports;     /* evtchnx: its ends */
+	uint32_t sentinel;         /* evtchnx: its end of the sentinel's channel */
+	pid_t pid;                 /* the receiver */
+	uint64_t kicks;
+};
+
+/* What a receiver that stopped taking events is doing. */
+static void say_stall(const struct conf *cf, const struct sender *sd, const struct pace *p,
+		      uint64_t want)
 {
-	uint32_t op = CMD_GO;
-	unsigned int i = 0;
-	uint64_t t0;
-	char ack;
+	char wchan[64];
+	char state = bench_proc_state(sd->pid, wchan, sizeof(wchan));
+
+	printf("burst: round %ld: the %s receiver took nothing for %ld s with events "
+	       "outstanding (windows sent %llu, waiting for %llu, caught %llu, %llu "
+	       "delivered); its state: %c in %s%s; signalled, the round is invalid\n",
+	       (long)bench_round, kind_name[sd->kind], cf->stall,
+	       (unsigned long long)atomic_load(&p->posted), (unsigned long long)want,
+	       (unsigned long long)atomic_load(&p->caught),
+	       (unsigned long long)atomic_load(&p->delivered), state, wchan,
+	       state == 'S' ? " (asleep: a wake-up was lost)" : "");
+}
+
+/*
+ * Wait until the receiver has caught up with window @want and taken
+ * @sentinels sentinels.  When it takes nothing for the stall limit, it is
+ * signalled once (its wait returns, it looks again: the round goes on but
+ * is invalid).  Returns 0, or -ETIMEDOUT when even that did not help.
+ */
+static int wait_caught(const struct conf *cf, const struct sender *sd, struct pace *p,
+		       uint64_t want, uint64_t sentinels, struct round *out)
+{
+	uint64_t stall_ns = (uint64_t)cf->stall * 1000000000u;
+	uint64_t t0 = 0, seen = 0;
+	int nudged = 0;
+
+	for (unsigned int spins = 0;; spins++) {
+		uint64_t now, d;
+
+		if (atomic_load_explicit(&p->caught, memory_order_acquire) >= want &&
+		    atomic_load_explicit(&p->sentinels, memory_order_relaxed) >= sentinels)
+			return 0;
+		if (spins == 0)
+			out->waits++;
+		if (spins % 64) {
+			bench_cpu_relax();
+			continue;
+		}
+		now = bench_now_ns();
+		d = atomic_load_explicit(&p->delivered, memory_order_relaxed);
+		if (spins == 0 || d != seen) {
+			t0 = now; /* progress */
+			seen = d;
+		} else if (now - t0 > stall_ns) {
+			if (nudged)
+				return -ETIMEDOUT;
+			say_stall(cf, sd, p, want);
+			kill(sd->pid, SIGUSR1);
+			nudged = 1;
+			out->nudges++;
+			t0 = now;
+		} else if (now - t0 > SPIN_NS) {
+			sched_yield();
+		}
+	}
+}
+
+/*
+ * One paced round of @sends sends round-robin.  @send is a constant in each
+ * caller, so that the compiler inlines it into the loop: the floor's sender
+ * must not pay for a call the real thing does not make.
+ */
+static inline __attribute__((always_inline)) int
+paced_round(const struct conf *cf, long round, struct sender *sd,
+	    int (*send)(struct sender *sd, uint32_t i), int (*sentinel)(struct sender *sd),
+	    struct round *out)
+{
+	struct pace *p = &sd->m->pace[sd->kind];
+	uint64_t posted = atomic_load_explicit(&p->posted, memory_order_relaxed);
+	uint64_t d0 = atomic_load(&p->delivered), w0 = atomic_load(&p->wakeups);
+	uint64_t sentinels = atomic_load(&p->sentinels) + 1;
+	uint64_t kicks0 = sd->kicks, t0, t1;
+	uint32_t i = 0, nports = (uint32_t)cf->nports;
+	long left = cf->sends;
 	int r;
 
-	bench_set_phase("burst evtchnx", round);
-	atomic_store(&m->evx_done, 0);
-	r = bench_write_all(cmd_fd, &op, sizeof(op));
-	if (r == 0)
-		r = bench_read_all(reply_fd, &ack, 1);
-	if (r < 0)
-		return r;
-
+	bench_set_phase(sd->kind == KIND_FLOOR ? "burst floor" :
+			sd->kind == KIND_ST ? "burst evtchnx single-thread" : "burst evtchnx",
+			round);
+	memset(out, 0, sizeof(*out));
 	t0 = bench_now_ns();
-	for (long k = 0; k < cf->sends; k++) {
-		r = evtchnx_send(h, ports[i]);
+	while (left > 0) {
+		long w = left < cf->window ? left : cf->window;
+
+		for (long k = 0; k < w; k++) {
+			r = send(sd, i);
+			if (r < 0)
+				return r;
+			if (++i == nports)
+				i = 0;
+		}
+		left -= w;
+		bench_iter = cf->sends - left;
+		atomic_store_explicit(&p->posted, ++posted, memory_order_release);
+		r = wait_caught(cf, sd, p, posted - 1, 0, out);
 		if (r < 0)
 			return r;
-		if (++i == (unsigned int)cf->nports)
-			i = 0;
 	}
-	bench_iter = cf->sends; /* the receiver's final drain */
-	atomic_store(&m->evx_done, 1);
-	/* Wake the receiver in case it sleeps with nothing pending. */
-	r = evtchnx_send(h, ports[0]);
+	r = sentinel(sd);
 	if (r == 0)
-		r = bench_read_all(reply_fd, &ack, 1);
+		r = wait_caught(cf, sd, p, posted, sentinels, out);
 	if (r < 0)
 		return r;
+	t1 = bench_now_ns();
 
-	out->secs = (double)(m->evx.t_end_ns - t0) / 1e9;
-	out->deliveries = (double)m->evx.deliveries;
-	out->wakeups = (double)m->evx.wakeups;
-	out->kicks = 0;
-	out->dps = out->deliveries / out->secs;
-	out->sps = (double)cf->sends / out->secs;
+	out->completed = 1;
+	out->secs = (double)(t1 - t0) / 1e9;
+	out->delivered = (double)(atomic_load(&p->delivered) - d0);
+	out->wakeups = (double)(atomic_load(&p->wakeups) - w0);
+	out->kicks = (double)(sd->kicks - kicks0);
+	out->frac = out->delivered / (double)cf->sends;
+	out->dps = out->delivered / out->secs;
+	out->valid = out->frac >= MIN_DELIVERED && !out->nudges;
 	return 0;
+}
+
+/* The floor's port @port: round-robin index i is port i + 1, the sentinel
+ * port 0. */
+static inline int floor_send_port(struct sender *sd, uint32_t port)
+{
+	int r = floor_send(sd->m, sd->efd, port);
+
+	if (r > 0) {
+		sd->kicks++;
+		r = 0;
+	}
+	return r;
+}
+
+static int floor_send_i(struct sender *sd, uint32_t i)
+{
+	return floor_send_port(sd, i + 1);
+}
+
+static int floor_sentinel(struct sender *sd)
+{
+	return floor_send_port(sd, 0);
+}
+
+static int evx_send_i(struct sender *sd, uint32_t i)
+{
+	return evtchnx_send(sd->h, sd->ports[i]);
+}
+
+static int evx_sentinel(struct sender *sd)
+{
+	return evtchnx_send(sd->h, sd->sentinel);
+}
+
+/* Each round loop on its own (noinline): the floor's loop keeps its state
+ * in registers instead of sharing them with main(). */
+static __attribute__((noinline)) int floor_round(const struct conf *cf, long round,
+						 struct sender *sd, struct round *out)
+{
+	return paced_round(cf, round, sd, floor_send_i, floor_sentinel, out);
+}
+
+static __attribute__((noinline)) int evx_round(const struct conf *cf, long round,
+					       struct sender *sd, struct round *out)
+{
+	return paced_round(cf, round, sd, evx_send_i, evx_sentinel, out);
 }
 
 /* ---- main ------------------------------------------------------------- */
 
-static double med(const struct round *v, size_t n, size_t off)
+/* A figure of one kind over the rounds where @valid (or only @completed). */
+static struct bench_stat kind_stat(const struct round (*rd)[NKINDS], size_t n, int kind,
+				   size_t off, int completed_only)
 {
-	double tmp[MAX_ROUNDS];
+	double v[MAX_ROUNDS];
+	unsigned char ok[MAX_ROUNDS];
 
-	for (size_t i = 0; i < n; i++)
-		tmp[i] = *(const double *)((const char *)&v[i] + off);
-	return bench_median_double(tmp, n);
+	for (size_t k = 0; k < n; k++) {
+		v[k] = *(const double *)((const char *)&rd[k][kind] + off);
+		ok[k] = (unsigned char)(completed_only ? rd[k][kind].completed :
+							 rd[k][kind].valid);
+	}
+	return bench_stat_valid(v, ok, n);
 }
 
-#define MED(v, n, field) med(v, n, offsetof(struct round, field))
+#define KSTAT(rd, n, kind, field) kind_stat(rd, n, kind, offsetof(struct round, field), 0)
 
-static void print_kind(const char *label, const struct round *v, size_t n)
+static void print_kind(const struct round (*rd)[NKINDS], size_t n, int kind)
 {
-	printf("%-26s %5.2f M deliveries/s  (%.0f deliveries in %.3f s), sends %5.2f M/s, "
-	       "%.0f wake-ups\n",
-	       label, MED(v, n, dps) / 1e6, MED(v, n, deliveries), MED(v, n, secs),
-	       MED(v, n, sps) / 1e6, MED(v, n, wakeups));
+	struct bench_stat dps = KSTAT(rd, n, kind, dps);
+	struct bench_stat frac = kind_stat(rd, n, kind, offsetof(struct round, frac), 1);
+
+	if (!dps.valid) {
+		printf("burst %-22s no valid round\n", kind_name[kind]);
+		return;
+	}
+	printf("burst %-22s %6.2f M deliveries/s  (%.0f delivered in %.3f s, delivered/sent "
+	       "%.3f, min %.3f), %.0f wake-ups, %.0f sender waits%s\n",
+	       kind_name[kind], dps.median / 1e6, KSTAT(rd, n, kind, delivered).median,
+	       KSTAT(rd, n, kind, secs).median, frac.median, frac.min,
+	       KSTAT(rd, n, kind, wakeups).median, KSTAT(rd, n, kind, waits).median,
+	       kind == KIND_MT ? "  (report only)" : "");
+}
+
+/* The per-round ratio of @kind over the floor, where both were valid. */
+static struct bench_stat ratio_stat(const struct round (*rd)[NKINDS], size_t n, int kind)
+{
+	double v[MAX_ROUNDS];
+	unsigned char ok[MAX_ROUNDS];
+
+	for (size_t k = 0; k < n; k++) {
+		ok[k] = (unsigned char)(rd[k][KIND_FLOOR].valid && rd[k][kind].valid);
+		v[k] = ok[k] ? rd[k][kind].dps / rd[k][KIND_FLOOR].dps : 0.0;
+	}
+	return bench_stat_valid(v, ok, n);
+}
+
+static void report(const struct conf *cf, const struct round (*rd)[NKINDS],
+		   const long (*rss)[3], const long (*anon)[2])
+{
+	static const char *const dps_key[NKINDS] = {
+		"burst.floor_mdps", "burst.st_mdps", "burst.mt_mdps",
+	};
+	static const char *const frac_key[NKINDS] = {
+		"burst.floor_delivered", "burst.st_delivered", "burst.mt_delivered",
+	};
+	size_t n = (size_t)cf->rounds;
+	struct bench_stat st = ratio_stat(rd, n, KIND_ST), mt = ratio_stat(rd, n, KIND_MT);
+	long growth = 0, growth_anon = 0;
+
+	for (int i = 0; i < NKINDS; i++)
+		print_kind(rd, n, i);
+	printf("burst rounds               %zu of %zu valid for single-thread/floor, %zu for "
+	       "evtchnx/floor (a side that delivered under %.0f %% of its sends, or stalled, "
+	       "makes its round invalid)\n", st.valid, n, mt.valid, MIN_DELIVERED * 100);
+	for (int i = 0; i < 3; i++) {
+		if (rss[i][1] < 0 || rss[i][2] < 0 || anon[i][0] < 0 || anon[i][1] < 0)
+			continue; /* a receiver killed after a stall */
+		growth += rss[i][2] - rss[i][1];
+		growth_anon += anon[i][1] - anon[i][0];
+	}
+	/* Round 1 touches code and stack pages for the first time; growth
+	 * per event shows between round 1 and the end. */
+	printf("memory evtchnx VmRSS KiB (set-up / after round 1 / end): sender %ld / %ld / %ld, "
+	       "receiver single-thread %ld / %ld / %ld, receiver %ld / %ld / %ld; growth after "
+	       "round 1 %+ld KiB (anonymous %+ld KiB) over %ld more sends per kind\n",
+	       rss[0][0], rss[0][1], rss[0][2], rss[1][0], rss[1][1], rss[1][2], rss[2][0],
+	       rss[2][1], rss[2][2], growth, growth_anon, (cf->rounds - 1) * cf->sends);
+	if (st.valid && st.median > 1.0)
+		printf("burst note: the floor ran slower than evtchnx (its receiver woke %.0f times a "
+		       "round, evtchnx single-thread's %.0f): wake-ups dominate, as when other "
+		       "programs keep the CPUs busy; the ratio says little about the cost of an "
+		       "event then\n", KSTAT(rd, n, KIND_FLOOR, wakeups).median,
+		       KSTAT(rd, n, KIND_ST, wakeups).median);
+	if (st.valid)
+		printf("ratio evtchnx-single-thread/floor %.3f (target >= %.1f) %s%s\n", st.median,
+		       BURST_TARGET, bench_verdict(st, BENCH_AT_LEAST, BURST_TARGET),
+		       st.valid == n ? "" : " (over the valid rounds only)");
+	else
+		printf("ratio evtchnx-single-thread/floor n/a (target >= %.1f) INVALID "
+		       "(no valid round)\n", BURST_TARGET);
+	if (mt.valid)
+		printf("ratio evtchnx/floor %.3f (report only)\n", mt.median);
+	else
+		printf("ratio evtchnx/floor n/a (report only, no valid round)\n");
+
+	bench_result("burst.st_ratio", st, BENCH_AT_LEAST, BURST_TARGET, 3);
+	bench_result("burst.mt_ratio", mt, BENCH_REPORT, 0, 3);
+	for (int i = 0; i < NKINDS; i++) {
+		struct bench_stat d = KSTAT(rd, n, i, dps);
+
+		d.median /= 1e6;
+		d.min /= 1e6;
+		d.max /= 1e6;
+		bench_result(dps_key[i], d, BENCH_REPORT, 0, 2);
+	}
+	for (int i = 0; i < NKINDS; i++)
+		bench_result(frac_key[i], kind_stat(rd, n, i, offsetof(struct round, frac), 1),
+			     BENCH_REPORT, 0, 4);
+	{
+		double g = (double)growth_anon;
+		unsigned char one = 1;
+
+		bench_result("burst.anon_growth_kib", bench_stat_valid(&g, &one, 1),
+			     BENCH_REPORT, 0, 0);
+	}
+}
+
+/* VmRSS (into column @col) and, when @acol >= 0, RssAnon (into column
+ * @acol) of the sender and both evtchnx receivers; -1 for a receiver that
+ * is gone. */
+static void sample_memory(const pid_t *pid, long (*rss)[3], int col, long (*anon)[2],
+			  int acol)
+{
+	const pid_t who[3] = { 0, pid[KIND_ST], pid[KIND_MT] };
+
+	for (int i = 0; i < 3; i++) {
+		rss[i][col] = who[i] < 0 ? -1 : bench_vmrss_kib(who[i]);
+		if (acol >= 0)
+			anon[i][acol] = who[i] < 0 ? -1 : bench_rssanon_kib(who[i]);
+	}
+}
+
+/* Start an evtchnx receiver for @kind and give it domain 0's ports. */
+static pid_t start_evx(const struct conf *cf, const char *target, int kind, struct shm *m,
+		       const uint32_t *ports)
+{
+	int cmd[2], reply[2];
+	uint32_t sentinel;
+	pid_t pid;
+	int r;
+
+	if (pipe2(cmd, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(reply, O_CLOEXEC) < 0) {
+		close(cmd[0]);
+		close(cmd[1]);
+		return -1;
+	}
+	fflush(NULL);
+	pid = bench_fork((unsigned int)cf->watchdog);
+	if (pid == 0) {
+		close(cmd[1]);
+		close(reply[0]);
+		evx_receiver(target, kind, (unsigned int)cf->nports, m, cmd[0], reply[1]);
+	}
+	close(cmd[0]);
+	close(reply[1]);
+	r = pid < 0 ? -errno : 0;
+	if (r == 0)
+		r = bench_write_all(cmd[1], ports, ((size_t)cf->nports + 1) * sizeof(ports[0]));
+	if (r == 0)
+		r = bench_read_all(reply[0], &sentinel, sizeof(sentinel));
+	close(cmd[1]);
+	close(reply[0]);
+	if (r < 0) {
+		fprintf(stderr, "burst: domain 1 did not bind its ports (%s)\n", strerror(-r));
+		return -1;
+	}
+	return pid;
+}
+
+/* Domain 0's ends: the round-robin ports, then the sentinel. */
+static int alloc_ports(struct evtchnx_handle *h, unsigned int n, uint32_t *ports)
+{
+	for (unsigned int i = 0; i <= n; i++) {
+		int r = evtchnx_alloc_unbound(h, EVTCHNX_DOMID_SELF, 1);
+
+		if (r < 0) {
+			fprintf(stderr, "burst: alloc_unbound #%u: %s\n", i + 1,
+				evtchnx_strerror(r));
+			return r;
+		}
+		ports[i] = (uint32_t)r;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct conf cf = { .sends = 4000000, .nports = MAX_PORTS, .rounds = 5, .watchdog = 300 };
-	struct round raw[MAX_ROUNDS], evx[MAX_ROUNDS];
-	int raw_cmd[2] = { -1, -1 }, raw_reply[2] = { -1, -1 };
-	int evx_cmd[2] = { -1, -1 }, evx_reply[2] = { -1, -1 };
-	static uint32_t ports[MAX_PORTS];
-	struct evtchnx_handle *h = NULL;
-	long rss_p[3] = { -1, -1, -1 }, rss_c[3] = { -1, -1, -1 }; /* set-up, round 1, end */
-	long anon[2][2] = { { -1, -1 }, { -1, -1 } }; /* [round 1, end][sender, receiver] */
+	struct conf cf = { .sends = 4000000, .nports = MAX_PORTS, .window = 1000,
+			   .rounds = 5, .stall = 1, .watchdog = 300 };
+	static struct round rd[MAX_ROUNDS][NKINDS];
+	static uint32_t ports[2][MAX_PORTS + 1];
+	struct sender sd[NKINDS];
+	struct evtchnx_handle *h[2] = { NULL, NULL };
+	pid_t pid[NKINDS] = { -1, -1, -1 };
+	int alive[NKINDS] = { 0 };
+	long rss[3][3], anon[3][2]; /* [sender, st, mt][...] */
 	struct shm *m = MAP_FAILED;
-	pid_t raw_pid, evx_pid;
 	int memfd = -1, efd = -1;
 	char target[64];
 	int opt, r, ret = 1;
 
-	while ((opt = getopt(argc, argv, "n:p:r:t:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:p:w:r:s:t:vh")) != -1) {
 		switch (opt) {
 		case 'n': cf.sends = bench_parse_pos("-n", optarg, 4000000000L); break;
 		case 'p': cf.nports = bench_parse_pos("-p", optarg, MAX_PORTS); break;
+		case 'w': cf.window = bench_parse_pos("-w", optarg, MAX_PORTS); break;
 		case 'r': cf.rounds = bench_parse_pos("-r", optarg, MAX_ROUNDS); break;
+		case 's': cf.stall = bench_parse_pos("-s", optarg, 3600L); break;
 		case 't': cf.watchdog = bench_parse_pos("-t", optarg, 86400L); break;
 		case 'v': cf.verbose = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
 	}
+	/* Two windows in flight must not share a port, or sends coalesce. */
+	if (cf.window > cf.nports / 2)
+		cf.window = cf.nports / 2 ? cf.nports / 2 : 1;
 	bench_install_signals("burst", (unsigned int)cf.watchdog);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(target, sizeof(target), "sim:bench-burst-%d", (int)getpid());
@@ -447,174 +780,141 @@ int main(int argc, char **argv)
 		perror("burst: eventfd");
 		goto out;
 	}
-	if (pipe2(raw_cmd, O_CLOEXEC) || pipe2(raw_reply, O_CLOEXEC) ||
-	    pipe2(evx_cmd, O_CLOEXEC) || pipe2(evx_reply, O_CLOEXEC)) {
-		perror("burst: pipe2");
-		goto out;
-	}
 
-	/* Children first, before any handle exists in this process. */
+	/* The floor's receiver first, before any handle exists here. */
 	fflush(NULL);
-	raw_pid = bench_fork((unsigned int)cf.watchdog);
-	if (raw_pid < 0) {
+	pid[KIND_FLOOR] = bench_fork((unsigned int)cf.watchdog);
+	if (pid[KIND_FLOOR] < 0) {
 		perror("burst: fork");
 		goto out;
 	}
-	if (raw_pid == 0) {
-		close(raw_cmd[1]);
-		close(raw_reply[0]);
-		raw_receiver(m, efd, raw_cmd[0], raw_reply[1]);
-	}
-	evx_pid = bench_fork((unsigned int)cf.watchdog);
-	if (evx_pid < 0) {
-		perror("burst: fork");
-		goto out;
-	}
-	if (evx_pid == 0) {
-		close(evx_cmd[1]);
-		close(evx_reply[0]);
-		evx_receiver(target, (unsigned int)cf.nports, m, evx_cmd[0], evx_reply[1]);
-	}
-	close(raw_cmd[0]);
-	close(raw_reply[1]);
-	close(evx_cmd[0]);
-	close(evx_reply[1]);
-	raw_cmd[0] = raw_reply[1] = evx_cmd[0] = evx_reply[1] = -1;
+	if (pid[KIND_FLOOR] == 0)
+		floor_receiver(m, efd);
+	alive[KIND_FLOOR] = 1;
 
-	/* evtchnx set-up: domain 0 offers nports ports to domain 1. */
-	h = evtchnx_open(target, NULL);
-	if (!h) {
-		fprintf(stderr, "burst: evtchnx_open(%s): %s\n", target, strerror(errno));
-		goto out;
-	}
-	for (unsigned int i = 0; i < (unsigned int)cf.nports; i++) {
-		r = evtchnx_alloc_unbound(h, EVTCHNX_DOMID_SELF, 1);
-		if (r < 0) {
-			fprintf(stderr, "burst: alloc_unbound #%u: %s\n", i + 1,
-				evtchnx_strerror(r));
+	/* evtchnx set-up: domain 0 offers nports + 1 ports to domain 1 on
+	 * each handle, a receiver per handle binds them. */
+	for (int i = 0; i < 2; i++) {
+		struct evtchnx_open_opts o = { .sz = sizeof(o) };
+		int kind = i ? KIND_MT : KIND_ST;
+
+		o.flags = kind == KIND_ST ? EVTCHNX_OPEN_SINGLE_THREAD : 0;
+		h[i] = evtchnx_open(target, &o);
+		if (!h[i]) {
+			fprintf(stderr, "burst: evtchnx_open(%s): %s\n", target, strerror(errno));
 			goto out;
 		}
-		ports[i] = (uint32_t)r;
-	}
-	{
-		int64_t spurious;
-
-		r = bench_write_all(evx_cmd[1], ports, (size_t)cf.nports * sizeof(ports[0]));
-		if (r == 0)
-			r = bench_read_all(evx_reply[0], &spurious, sizeof(spurious));
-		if (r < 0) {
-			fprintf(stderr, "burst: domain 1 did not bind its ports (%s)\n",
-				strerror(-r));
+		if (alloc_ports(h[i], (unsigned int)cf.nports, ports[i]) < 0)
 			goto out;
-		}
-		if (cf.verbose)
-			printf("  domain 1 bound %ld ports, dropped %lld pending-on-bind events\n",
-			       cf.nports, (long long)spurious);
-	}
-	{
-		uint32_t tmp[BATCH];
-		int64_t d = evx_drain(h, tmp);
-
-		if (d < 0) {
-			fprintf(stderr, "burst: drain: %s\n", evtchnx_strerror((int)d));
+		pid[kind] = start_evx(&cf, target, kind, m, ports[i]);
+		if (pid[kind] < 0)
 			goto out;
+		alive[kind] = 1;
+	}
+	for (int i = 0; i < NKINDS; i++) {
+		sd[i] = (struct sender){ .kind = i, .m = m, .efd = efd, .pid = pid[i] };
+		if (i != KIND_FLOOR) {
+			sd[i].h = h[i == KIND_MT];
+			sd[i].ports = ports[i == KIND_MT];
+			sd[i].sentinel = ports[i == KIND_MT][cf.nports];
 		}
 	}
 
-	printf("burst: nproc %ld, evtchnx %s, lab %s, %ld ports round-robin, "
-	       "%ld sends x %ld rounds, figures are medians of rounds\n",
+	printf("burst: nproc %ld, evtchnx %s, lab %s, %ld ports round-robin, %ld sends in "
+	       "windows of %ld x %ld rounds, figures are medians of the valid rounds\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), evtchnx_version(), target, cf.nports,
-	       cf.sends, cf.rounds);
+	       cf.sends, cf.window, cf.rounds);
 	bench_warn_load();
-	rss_p[0] = bench_vmrss_kib(0);
-	rss_c[0] = bench_vmrss_kib(evx_pid);
+	sample_memory(pid, rss, 0, anon, -1);
 
 	for (long k = 0; k < cf.rounds; k++) {
-		if (k % 2 == 0) {
-			r = raw_round(&cf, k + 1, m, efd, raw_cmd[1], raw_reply[0], &raw[k]);
-			if (r == 0)
-				r = evx_round(&cf, k + 1, m, h, ports, evx_cmd[1], evx_reply[0], &evx[k]);
-		} else {
-			r = evx_round(&cf, k + 1, m, h, ports, evx_cmd[1], evx_reply[0], &evx[k]);
-			if (r == 0)
-				r = raw_round(&cf, k + 1, m, efd, raw_cmd[1], raw_reply[0], &raw[k]);
+		struct round *v = rd[k];
+
+		for (int j = 0; j < NKINDS; j++) {
+			int kind = (int)((k + j) % NKINDS); /* rotate who goes first */
+
+			if (!alive[kind])
+				continue;
+			if (kind == KIND_FLOOR)
+				r = floor_round(&cf, k + 1, &sd[kind], &v[kind]);
+			else
+				r = evx_round(&cf, k + 1, &sd[kind], &v[kind]);
+			if (r == -ETIMEDOUT) {
+				printf("burst: round %ld: the %s receiver took nothing for %ld s "
+				       "more after the signal (%ld of %ld sent): round invalid, "
+				       "receiver killed, kind not run again\n", k + 1,
+				       kind_name[kind], cf.stall, (long)bench_iter, cf.sends);
+				bench_kill_child(pid[kind]);
+				pid[kind] = -1;
+				alive[kind] = 0;
+				v[kind].stalled = 1;
+				continue;
+			}
+			if (r < 0) {
+				fprintf(stderr, "burst: round %ld failed: %s\n", k + 1,
+					r == -ECHILD || r == -EPIPE ? "a child died" :
+								      evtchnx_strerror(r));
+				goto out;
+			}
 		}
-		if (r < 0) {
-			fprintf(stderr, "burst: round %ld failed: %s\n", k + 1,
-				r == -ECHILD || r == -EPIPE ? "a child died" :
-							      evtchnx_strerror(r));
-			goto out;
+		if (k == 0)
+			sample_memory(pid, rss, 1, anon, 0);
+		printf("burst round %ld:", k + 1);
+		for (int i = 0; i < NKINDS; i++) {
+			if (!v[i].completed)
+				printf("  %s %s", kind_name[i],
+				       v[i].stalled ? "stalled" : "not run (receiver killed)");
+			else
+				printf("  %s %.2f M/s (delivered %.3f%s)", kind_name[i],
+				       v[i].dps / 1e6, v[i].frac,
+				       v[i].valid ? "" : v[i].nudges ? ", stalled: INVALID" :
+								       ", INVALID");
+			if (i == KIND_FLOOR)
+				continue;
+			if (v[i].valid && v[KIND_FLOOR].valid)
+				printf(" ratio %.3f%s%s", v[i].dps / v[KIND_FLOOR].dps,
+				       i == KIND_ST ? " " : "",
+				       i == KIND_ST ? bench_pass(v[i].dps / v[KIND_FLOOR].dps >=
+								 BURST_TARGET) : "");
+			else
+				printf(" ratio INVALID");
 		}
-		if (k == 0) {
-			rss_p[1] = bench_vmrss_kib(0);
-			rss_c[1] = bench_vmrss_kib(evx_pid);
-			anon[0][0] = bench_rssanon_kib(0);
-			anon[0][1] = bench_rssanon_kib(evx_pid);
-		}
+		printf("\n");
 		if (cf.verbose)
-			printf("  round %ld: floor %.2f M/s (%.0f deliveries, %.0f kicks, %.3f s)  "
-			       "evtchnx %.2f M/s (%.0f deliveries, %.0f wake-ups, %.3f s)  "
-			       "ratio %.3f  VmRSS %ld/%ld KiB\n",
-			       k + 1, raw[k].dps / 1e6, raw[k].deliveries, raw[k].kicks,
-			       raw[k].secs, evx[k].dps / 1e6, evx[k].deliveries,
-			       evx[k].wakeups, evx[k].secs, evx[k].dps / raw[k].dps,
-			       bench_vmrss_kib(0), bench_vmrss_kib(evx_pid));
+			for (int i = 0; i < NKINDS; i++)
+				printf("  round %ld %s: %.0f delivered of %ld sent in %.4f s, "
+				       "%.0f wake-ups, %.0f sender waits, %.0f doorbell writes, "
+				       "%.0f stalls\n", k + 1, kind_name[i], v[i].delivered,
+				       cf.sends, v[i].secs, v[i].wakeups, v[i].waits, v[i].kicks,
+				       v[i].nudges);
 	}
-	rss_p[2] = bench_vmrss_kib(0);
-	rss_c[2] = bench_vmrss_kib(evx_pid);
-	anon[1][0] = bench_rssanon_kib(0);
-	anon[1][1] = bench_rssanon_kib(evx_pid);
-
-	{
-		size_t n = (size_t)cf.rounds;
-		double ratio = MED(evx, n, dps) / MED(raw, n, dps);
-
-		print_kind("burst raw bitmap+eventfd", raw, n);
-		print_kind("burst evtchnx", evx, n);
-		printf("burst note: a pending bit coalesces sends to a port not taken yet, "
-		       "so sends > deliveries\n");
-		/* Round 1 touches code and stack pages for the first time;
-		 * growth per event shows between round 1 and the end. */
-		printf("memory evtchnx VmRSS KiB (set-up / after round 1 / end): "
-		       "sender %ld / %ld / %ld, receiver %ld / %ld / %ld; "
-		       "growth after round 1 %+ld KiB (anonymous %+ld KiB) over %ld more sends\n",
-		       rss_p[0], rss_p[1], rss_p[2], rss_c[0], rss_c[1], rss_c[2],
-		       (rss_p[2] - rss_p[1]) + (rss_c[2] - rss_c[1]),
-		       (anon[1][0] - anon[0][0]) + (anon[1][1] - anon[0][1]),
-		       (cf.rounds - 1) * cf.sends);
-		printf("ratio evtchnx/floor %.3f (target >= 0.5) %s\n", ratio,
-		       bench_pass(ratio >= 0.5));
-	}
+	sample_memory(pid, rss, 2, anon, 1);
+	report(&cf, rd, rss, anon);
 	ret = 0;
 
 out:
 	bench_set_phase("tear-down", 0);
 	bench_begin_reaping();
-	if (ret == 0) {
-		uint32_t q = CMD_QUIT;
+	if (ret == 0 && m != MAP_FAILED) {
+		uint64_t one = 1;
 
-		bench_write_all(raw_cmd[1], &q, sizeof(q));
-		bench_write_all(evx_cmd[1], &q, sizeof(q));
+		for (int i = 0; i < NKINDS; i++)
+			atomic_store(&m->pace[i].quit, 1);
+		if (alive[KIND_FLOOR] && write(efd, &one, sizeof(one)) != sizeof(one))
+			perror("burst: doorbell");
+		for (int i = 0; i < 2; i++) {
+			if (alive[i ? KIND_MT : KIND_ST])
+				(void)evtchnx_send(h[i], ports[i][cf.nports]);
+		}
 	} else {
 		bench_kill_children();
-	}
-	for (int i = 0; i < 2; i++) {
-		if (raw_cmd[i] >= 0)
-			close(raw_cmd[i]);
-		if (evx_cmd[i] >= 0)
-			close(evx_cmd[i]);
 	}
 	if (bench_reap_children(5000) && ret == 0) {
 		fprintf(stderr, "burst: a child failed\n");
 		ret = 1;
 	}
-	evtchnx_close(h);
-	for (int i = 0; i < 2; i++) {
-		if (raw_reply[i] >= 0)
-			close(raw_reply[i]);
-		if (evx_reply[i] >= 0)
-			close(evx_reply[i]);
-	}
+	evtchnx_close(h[0]);
+	evtchnx_close(h[1]);
 	if (efd >= 0)
 		close(efd);
 	if (m != MAP_FAILED)

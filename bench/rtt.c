@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rtt - cross-process round trip: evtchnx (shared sim lab) against a raw
- * eventfd + epoll ping-pong measured in the same run.
+ * rtt - cross-process round trip: evtchnx (shared sim lab) against two raw
+ * eventfd ping-pongs measured in the same run.
  *
- *   raw      two processes, one eventfd each; each side blocks in
- *            epoll_wait() on its own eventfd, reads it and writes the
- *            other's.
+ *   epoll    the floor with a target: two processes, one eventfd each; each
+ *            side blocks in epoll_wait() on its own eventfd, reads it and
+ *            writes the other's.
+ *   read     a lower floor, reported: the same with each side blocking in
+ *            read() on its own eventfd, no epoll.
  *   evtchnx  a parent (control domain 0) allocates an unbound port for
  *            domain 1; a forked child opens the same lab as domain 1 and
  *            binds it.  Each side: poll(evtchnx_fd, POLLIN) ->
@@ -14,13 +16,16 @@
  *            (reported only).
  *
  * The kinds run interleaved in several rounds; each round yields a median
- * and a mean per kind, and the figures printed are the medians of the
- * rounds.  Usage: rtt [-n round_trips] [-w warm_up] [-r rounds]
+ * and a mean per kind, and the ratios evtchnx/epoll and evtchnx/read.  A
+ * round in which a kind did not complete its round trips (a message was
+ * lost: no answer within the stall limit) is invalid and left out of every
+ * figure.  Usage: rtt [-n round_trips] [-w warm_up] [-r rounds] [-s stall_s]
  *                     [-t watchdog_s] [-v]
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evtchnx.h"
@@ -36,11 +42,23 @@
 #include "bench_util.h"
 
 #define MAX_ROUNDS 64
+#define EPOLL_TARGET 1.15
+/* How often a blocked wait in this process is interrupted to look at the
+ * clock (a stall shows within this much of the limit). */
+#define TICK_MS 250
 
-enum { CMD_QUIT = 0, CMD_RAW = 1, CMD_POLL = 2, CMD_WAIT = 3 };
+/* The kinds, in the order of their figures. */
+enum { KIND_EPOLL, KIND_READ, KIND_POLL, KIND_WAIT, NKINDS };
+
+static const char *const kind_name[NKINDS] = {
+	"raw eventfd+epoll", "raw eventfd read", "evtchnx poll+pending", "evtchnx wait",
+};
+
+enum { CMD_QUIT = 0, CMD_RUN = 1 };
 
 struct cmd {
 	uint32_t op;
+	uint32_t kind;
 	uint32_t count;
 };
 
@@ -48,6 +66,7 @@ struct conf {
 	long n;
 	long warmup;
 	long rounds;
+	long stall;
 	long watchdog;
 	int verbose;
 };
@@ -57,17 +76,18 @@ struct conf {
  * counts only when the peer's number moved: a spurious event (the API allows
  * them) is counted and ignored rather than answered, as a real user of a
  * shared ring would do, so that it cannot put a second token in play.
+ * @abort tells the child to give up the ping-pong in progress (the parent
+ * stopped waiting for an answer that did not come).
  */
 struct seqs {
 	_Atomic uint64_t ping; /* the parent's last ping */
 	_Atomic uint64_t pong; /* the child's last answer */
 	_Atomic uint64_t spurious_parent;
 	_Atomic uint64_t spurious_child;
+	_Atomic uint32_t abort;
 };
 
-enum { KIND_RAW = 0, KIND_EVX = 1 };
-
-/* Both kinds' numbers, in memory shared across fork(). */
+/* Every kind's numbers, in memory shared across fork(). */
 static struct seqs *g_seq;
 /* The ping-pong in progress, for the watchdog's message. */
 static struct seqs *volatile g_cur;
@@ -85,44 +105,68 @@ static void say_seqs(void)
 	bench_write_str(")");
 }
 
-/* What one side of the evtchnx ping-pong needs. */
-struct evx_side {
+/* One end of every kind, in one process. */
+struct side {
+	int efd_mine, efd_peer; /* the raw kinds' eventfds */
+	int ep;                 /* an epoll set holding efd_mine */
 	struct evtchnx_handle *h;
-	uint32_t port; /* own end of the channel */
-	int fd;
+	uint32_t port; /* own end of the evtchnx channel */
+	int fd;        /* evtchnx_fd(h) */
+};
+
+/* A child process that answers some kinds. */
+struct peer {
+	pid_t pid;
+	int cmd_fd;   /* commands to it */
+	int reply_fd; /* one byte from it at the end of every command */
+	int alive;
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: rtt [-n round_trips] [-w warm_up] [-r rounds] [-t watchdog_s] [-v]\n"
+		"usage: rtt [-n round_trips] [-w warm_up] [-r rounds] [-s stall_s] "
+		"[-t watchdog_s] [-v]\n"
 		"  -n  measured round trips per kind and round (default 20000)\n"
 		"  -w  unmeasured warm-up round trips before each (default 2000)\n"
 		"  -r  rounds, kinds interleaved (default 5)\n"
+		"  -s  a round trip not answered within this many seconds is a lost\n"
+		"      message: the round is invalid (default 2)\n"
 		"  -t  watchdog: give up after this many seconds (default 300)\n"
 		"  -v  print every round\n");
 }
 
-/* ---- raw eventfd + epoll -------------------------------------------- */
+static int is_raw(int kind)
+{
+	return kind == KIND_EPOLL || kind == KIND_READ;
+}
 
-static int raw_wait(int ep, int efd)
+/* ---- raw eventfd ------------------------------------------------------ */
+
+/* Each wait below blocks until woken once: 0, -EINTR when a signal came
+ * first, or another -errno. */
+
+static int raw_wait_epoll(int ep, int efd)
 {
 	struct epoll_event ev;
 	uint64_t v;
+	int r = epoll_wait(ep, &ev, 1, -1);
 
-	for (;;) {
-		int r = epoll_wait(ep, &ev, 1, -1);
-
-		if (r == 1)
-			break;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (bench_child_died)
-			return -ECHILD;
-	}
-	if (read(efd, &v, sizeof(v)) != sizeof(v))
+	if (r < 0)
+		return -errno;
+	if (r != 1 || read(efd, &v, sizeof(v)) != sizeof(v))
 		return -EIO;
 	return 0;
+}
+
+static int raw_wait_read(int efd)
+{
+	uint64_t v;
+	ssize_t n = read(efd, &v, sizeof(v));
+
+	if (n < 0)
+		return -errno;
+	return n == sizeof(v) ? 0 : -EIO;
 }
 
 static int raw_kick(int efd)
@@ -148,86 +192,28 @@ static int make_epoll(int efd)
 	return ep;
 }
 
-static void raw_child(int cmd_fd, int efd_mine, int efd_peer)
-{
-	struct seqs *q = &g_seq[KIND_RAW];
-	uint64_t answered = atomic_load(&q->pong);
-	struct cmd c;
-	int ep = make_epoll(efd_mine);
-
-	if (ep < 0) {
-		perror("rtt raw child: epoll");
-		_exit(1);
-	}
-	for (;;) {
-		if (bench_read_all(cmd_fd, &c, sizeof(c)) < 0 || c.op == CMD_QUIT)
-			break;
-		for (uint32_t i = 0; i < c.count; i++) {
-			uint64_t p;
-
-			for (;;) {
-				if (raw_wait(ep, efd_mine) < 0) {
-					perror("rtt raw child");
-					_exit(1);
-				}
-				p = atomic_load(&q->ping);
-				if (p != answered)
-					break;
-				atomic_fetch_add(&q->spurious_child, 1);
-			}
-			answered = p;
-			atomic_store(&q->pong, p);
-			if (raw_kick(efd_peer) < 0) {
-				perror("rtt raw child");
-				_exit(1);
-			}
-		}
-	}
-	close(ep);
-	_exit(0);
-}
-
 /* ---- evtchnx -------------------------------------------------------- */
 
 /* Take the next event, blocking in poll() on the handle's fd. */
-static int evx_take_poll(struct evx_side *s)
+static int evx_take_poll(struct side *s)
 {
 	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 
 	for (;;) {
 		int r = poll(&pfd, 1, -1);
 
-		if (r < 0) {
-			if (errno != EINTR)
-				return -errno;
-			if (bench_child_died)
-				return -ECHILD;
-			continue;
-		}
+		if (r < 0)
+			return -errno;
 		r = evtchnx_pending(s->h);
-		if (r >= 0)
-			return r;
 		if (r != -EAGAIN)
 			return r;
 	}
 }
 
-static int evx_take_wait(struct evx_side *s)
-{
-	for (;;) {
-		int r = evtchnx_wait(s->h, -1);
-
-		if (r != -EINTR)
-			return r;
-		if (bench_child_died)
-			return -ECHILD;
-	}
-}
-
 /* Take one event (poll or wait mode) and unmask its port. */
-static int evx_take(struct evx_side *s, int mode)
+static int evx_take(struct side *s, int kind)
 {
-	int port = mode == CMD_WAIT ? evx_take_wait(s) : evx_take_poll(s);
+	int port = kind == KIND_WAIT ? evtchnx_wait(s->h, -1) : evx_take_poll(s);
 	int r;
 
 	if (port < 0)
@@ -241,7 +227,7 @@ static int evx_take(struct evx_side *s, int mode)
 }
 
 /* Take and unmask whatever is pending, without blocking. */
-static int evx_drain(struct evx_side *s)
+static int evx_drain(struct side *s)
 {
 	int port;
 
@@ -254,14 +240,96 @@ static int evx_drain(struct evx_side *s)
 	return port == -EAGAIN ? 0 : port;
 }
 
+/* ---- one side of any kind -------------------------------------------- */
+
+static int side_wait(struct side *s, int kind)
+{
+	switch (kind) {
+	case KIND_EPOLL:
+		return raw_wait_epoll(s->ep, s->efd_mine);
+	case KIND_READ:
+		return raw_wait_read(s->efd_mine);
+	default:
+		return evx_take(s, kind);
+	}
+}
+
+static int side_kick(struct side *s, int kind)
+{
+	return is_raw(kind) ? raw_kick(s->efd_peer) : evtchnx_send(s->h, s->port);
+}
+
+/*
+ * A child's loop: answer the pings of each command's kind until its count
+ * is reached or the parent aborts it, then write one byte on @reply_fd.
+ */
+static void serve(struct side *s, int cmd_fd, int reply_fd, const char *who)
+{
+	struct cmd c;
+	int r = 0;
+
+	for (;;) {
+		struct seqs *q;
+		uint64_t answered;
+		char done = 'd';
+
+		if (bench_read_all(cmd_fd, &c, sizeof(c)) < 0 || c.op == CMD_QUIT)
+			break;
+		if (c.kind >= NKINDS)
+			_exit(1);
+		q = &g_seq[c.kind];
+		answered = atomic_load(&q->pong);
+		for (uint32_t i = 0; i < c.count && !atomic_load(&q->abort); i++) {
+			uint64_t p = answered;
+
+			while (p == answered) {
+				r = side_wait(s, (int)c.kind);
+				if (r == -EINTR)
+					continue;
+				if (r < 0 || atomic_load(&q->abort))
+					break;
+				p = atomic_load(&q->ping);
+				if (p == answered)
+					atomic_fetch_add(&q->spurious_child, 1);
+			}
+			if (r < 0)
+				goto fail;
+			if (p == answered)
+				break; /* aborted */
+			answered = p;
+			atomic_store(&q->pong, p);
+			r = side_kick(s, (int)c.kind);
+			if (r < 0)
+				goto fail;
+		}
+		if (bench_write_all(reply_fd, &done, 1) < 0)
+			_exit(1);
+	}
+	evtchnx_close(s->h);
+	_exit(0);
+fail:
+	fprintf(stderr, "rtt %s child: %s\n", who, evtchnx_strerror(r));
+	evtchnx_close(s->h);
+	_exit(1);
+}
+
+static void raw_child(int cmd_fd, int reply_fd, int efd_mine, int efd_peer)
+{
+	struct side s = { .efd_mine = efd_mine, .efd_peer = efd_peer, .fd = -1 };
+
+	s.ep = make_epoll(efd_mine);
+	if (s.ep < 0) {
+		perror("rtt raw child: epoll");
+		_exit(1);
+	}
+	serve(&s, cmd_fd, reply_fd, "raw");
+}
+
 static void evx_child(const char *target, int cmd_fd, int reply_fd)
 {
 	struct evtchnx_open_opts o = { .sz = sizeof(o), .domid = 1 };
-	struct seqs *q = &g_seq[KIND_EVX];
-	uint64_t answered = atomic_load(&q->pong);
-	struct evx_side s = { 0 };
+	struct side s = { .efd_mine = -1, .efd_peer = -1, .ep = -1 };
 	uint32_t remote_port;
-	struct cmd c;
 	int r;
 
 	if (bench_read_all(cmd_fd, &remote_port, sizeof(remote_port)) < 0)
@@ -288,35 +356,7 @@ static void evx_child(const char *target, int cmd_fd, int reply_fd)
 	}
 	if (bench_write_all(reply_fd, &s.port, sizeof(s.port)) < 0)
 		goto fail;
-
-	for (;;) {
-		if (bench_read_all(cmd_fd, &c, sizeof(c)) < 0 || c.op == CMD_QUIT)
-			break;
-		for (uint32_t i = 0; i < c.count; i++) {
-			uint64_t p;
-
-			for (;;) {
-				r = evx_take(&s, (int)c.op);
-				if (r < 0)
-					break;
-				p = atomic_load(&q->ping);
-				if (p != answered)
-					break;
-				atomic_fetch_add(&q->spurious_child, 1);
-			}
-			if (r == 0) {
-				answered = p;
-				atomic_store(&q->pong, p);
-				r = evtchnx_send(s.h, s.port);
-			}
-			if (r < 0) {
-				fprintf(stderr, "rtt child: %s\n", evtchnx_strerror(r));
-				goto fail;
-			}
-		}
-	}
-	evtchnx_close(s.h);
-	_exit(0);
+	serve(&s, cmd_fd, reply_fd, "evtchnx");
 fail:
 	evtchnx_close(s.h);
 	_exit(1);
@@ -330,28 +370,49 @@ struct stats {
 	uint64_t spurious; /* events ignored by either side */
 };
 
-static struct stats summarize(uint64_t *ns, long n)
+static void on_tick(int sig)
 {
-	struct stats st;
-
-	st.mean_us = bench_mean_u64(ns, (size_t)n) / 1000.0;
-	st.median_us = bench_median_u64(ns, (size_t)n) / 1000.0;
-	return st;
+	(void)sig;
 }
 
-static int run_raw(const struct conf *cf, long round, int cmd_fd, int ep,
-		   int efd_mine, int efd_peer, uint64_t *ns, struct stats *out)
+/* Interrupt this process's blocked waits every TICK_MS while @on, so that a
+ * lost message shows as a stall instead of blocking for ever.  The waits
+ * themselves stay the plain blocking calls being measured. */
+static int tick(timer_t t, int on)
+{
+	struct itimerspec its = { 0 };
+
+	if (on) {
+		its.it_value.tv_nsec = TICK_MS * 1000000L;
+		its.it_interval = its.it_value;
+	}
+	return timer_settime(t, 0, &its, NULL);
+}
+
+/*
+ * One kind's ping-pong, driven from here.  Returns 0 when every round trip
+ * completed, -ETIMEDOUT when an answer did not come within the stall limit,
+ * or another -errno (the run cannot go on).
+ */
+static int run_kind(const struct conf *cf, long round, int kind, struct side *s,
+		    struct peer *pe, uint64_t *ns, struct stats *out)
 {
 	long total = cf->warmup + cf->n;
-	struct cmd c = { .op = CMD_RAW, .count = (uint32_t)total };
+	struct cmd c = { .op = CMD_RUN, .kind = (uint32_t)kind, .count = (uint32_t)total };
+	struct seqs *q = &g_seq[kind];
+	uint64_t spurious0 = atomic_load(&q->spurious_parent) + atomic_load(&q->spurious_child);
+	uint64_t stall_ns = (uint64_t)cf->stall * 1000000000u;
+	char done;
 	int r;
 
-	struct seqs *q = &g_seq[KIND_RAW];
-	uint64_t spurious0 = atomic_load(&q->spurious_parent) + atomic_load(&q->spurious_child);
-
-	bench_set_phase("raw eventfd+epoll", round);
+	bench_set_phase(kind_name[kind], round);
 	g_cur = q;
-	r = bench_write_all(cmd_fd, &c, sizeof(c));
+	if (!is_raw(kind)) {
+		r = evx_drain(s);
+		if (r < 0)
+			return r;
+	}
+	r = bench_write_all(pe->cmd_fd, &c, sizeof(c));
 	if (r < 0)
 		return r;
 	for (long i = 0; i < total; i++) {
@@ -360,9 +421,17 @@ static int run_raw(const struct conf *cf, long round, int cmd_fd, int ep,
 
 		bench_iter = i + 1;
 		atomic_store(&q->ping, seq);
-		r = raw_kick(efd_peer);
+		r = side_kick(s, kind);
 		while (r == 0) {
-			r = raw_wait(ep, efd_mine);
+			r = side_wait(s, kind);
+			if (r == -EINTR) {
+				if (bench_child_died)
+					return -ECHILD;
+				if (bench_now_ns() - t0 > stall_ns)
+					return -ETIMEDOUT;
+				r = 0;
+				continue;
+			}
 			if (r == 0 && atomic_load(&q->pong) == seq)
 				break;
 			if (r == 0)
@@ -374,57 +443,43 @@ static int run_raw(const struct conf *cf, long round, int cmd_fd, int ep,
 		if (i >= cf->warmup)
 			ns[i - cf->warmup] = t1 - t0;
 	}
-	*out = summarize(ns, cf->n);
+	r = bench_read_all(pe->reply_fd, &done, 1);
+	if (r < 0)
+		return r;
+	out->mean_us = bench_mean_u64(ns, (size_t)cf->n) / 1000.0;
+	out->median_us = bench_median_u64(ns, (size_t)cf->n) / 1000.0;
 	out->spurious = atomic_load(&q->spurious_parent) + atomic_load(&q->spurious_child) -
 			spurious0;
 	return 0;
 }
 
-static int run_evx(const struct conf *cf, long round, int mode, int cmd_fd,
-		   struct evx_side *s, uint64_t *ns, struct stats *out)
+/*
+ * After a stall: ask the child to give up the ping-pong (flag, then one more
+ * event) and wait for its end-of-command byte.  A child that does not
+ * answer within the stall limit is killed, and its kinds are not run again.
+ */
+static void abort_kind(const struct conf *cf, int kind, struct side *s, struct peer *pe)
 {
-	long total = cf->warmup + cf->n;
-	struct cmd c = { .op = (uint32_t)mode, .count = (uint32_t)total };
-	int r;
+	struct seqs *q = &g_seq[kind];
+	struct pollfd pfd = { .fd = pe->reply_fd, .events = POLLIN };
+	uint64_t deadline = bench_now_ns() + (uint64_t)cf->stall * 1000000000u;
+	char done;
 
-	struct seqs *q = &g_seq[KIND_EVX];
-	uint64_t spurious0 = atomic_load(&q->spurious_parent) + atomic_load(&q->spurious_child);
-
-	bench_set_phase(mode == CMD_WAIT ? "evtchnx wait" : "evtchnx poll+pending", round);
-	g_cur = q;
-	r = evx_drain(s);
-	if (r < 0)
-		return r;
-	r = bench_write_all(cmd_fd, &c, sizeof(c));
-	if (r < 0)
-		return r;
-	for (long i = 0; i < total; i++) {
-		uint64_t t0 = bench_now_ns(), t1;
-		uint64_t seq = atomic_load(&q->ping) + 1;
-
-		bench_iter = i + 1;
-		atomic_store(&q->ping, seq);
-		r = evtchnx_send(s->h, s->port);
-		while (r == 0) {
-			r = evx_take(s, mode);
-			if (r == 0 && atomic_load(&q->pong) == seq)
-				break;
-			if (r == 0)
-				atomic_fetch_add(&q->spurious_parent, 1);
+	atomic_store(&q->abort, 1);
+	(void)side_kick(s, kind);
+	while (bench_now_ns() < deadline) {
+		if (poll(&pfd, 1, TICK_MS) == 1 && bench_read_all(pe->reply_fd, &done, 1) == 0) {
+			atomic_store(&q->abort, 0);
+			return;
 		}
-		if (r < 0)
-			return r;
-		t1 = bench_now_ns();
-		if (i >= cf->warmup)
-			ns[i - cf->warmup] = t1 - t0;
 	}
-	*out = summarize(ns, cf->n);
-	out->spurious = atomic_load(&q->spurious_parent) + atomic_load(&q->spurious_child) -
-			spurious0;
-	return 0;
+	printf("rtt: the %s child did not give up its ping-pong: killed, its kinds "
+	       "are not run again\n", kind_name[kind]);
+	bench_kill_child(pe->pid);
+	pe->alive = 0;
 }
 
-static int pipe2_or_die(int fds[2])
+static int open_pipe(int fds[2])
 {
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		perror("rtt: pipe2");
@@ -433,27 +488,148 @@ static int pipe2_or_die(int fds[2])
 	return 0;
 }
 
+/* Fork a child with a command pipe and a reply pipe.  Returns its pid in
+ * the parent (with @pe filled in), 0 in the child (which keeps cmd[0] and
+ * reply[1]), -1 on failure. */
+static pid_t start_peer(const struct conf *cf, struct peer *pe, int cmd[2], int reply[2])
+{
+	pid_t pid;
+
+	if (open_pipe(cmd) || open_pipe(reply))
+		return -1;
+	fflush(NULL);
+	pid = bench_fork((unsigned int)cf->watchdog);
+	if (pid < 0) {
+		perror("rtt: fork");
+		return -1;
+	}
+	if (pid > 0) {
+		close(cmd[0]);
+		close(reply[1]);
+		pe->pid = pid;
+		pe->cmd_fd = cmd[1];
+		pe->reply_fd = reply[0];
+		pe->alive = 1;
+	} else {
+		close(cmd[1]);
+		close(reply[0]);
+	}
+	return pid;
+}
+
+/* The figures of one kind over the valid rounds. */
+static struct bench_stat kind_stat(const struct stats (*st)[NKINDS], const unsigned char *ok,
+				   size_t n, int kind, int mean)
+{
+	double v[MAX_ROUNDS];
+
+	for (size_t k = 0; k < n; k++)
+		v[k] = mean ? st[k][kind].mean_us : st[k][kind].median_us;
+	return bench_stat_valid(v, ok, n);
+}
+
+/* @v with @decimals, or "n/a" when no round was valid. */
+static const char *fig(char *buf, size_t len, double v, size_t valid, int decimals)
+{
+	if (valid)
+		snprintf(buf, len, "%.*f", decimals, v);
+	else
+		snprintf(buf, len, "n/a");
+	return buf;
+}
+
+static void report(const struct conf *cf, const struct stats (*st)[NKINDS],
+		   const double (*ratio)[3], const unsigned char *ok)
+{
+	static const char *const ratio_name[3] = {
+		"evtchnx/epoll-floor", "evtchnx/read-floor", "evtchnx-wait/epoll-floor",
+	};
+	static const char *const ratio_key[3] = {
+		"rtt.epoll_ratio", "rtt.read_ratio", "rtt.wait_epoll_ratio",
+	};
+	static const char *const us_key[NKINDS] = {
+		"rtt.epoll_floor_us", "rtt.read_floor_us", "rtt.evtchnx_us", "rtt.evtchnx_wait_us",
+	};
+	size_t n = (size_t)cf->rounds;
+	struct bench_stat rs[3], us[NKINDS];
+	uint64_t spur[NKINDS] = { 0 };
+	char a[32], b[32], c[32];
+	size_t valid = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		valid += ok[k];
+		for (int i = 0; i < NKINDS; i++)
+			spur[i] += ok[k] ? st[k][i].spurious : 0;
+	}
+	for (int i = 0; i < NKINDS; i++) {
+		struct bench_stat mean = kind_stat(st, ok, n, i, 1);
+
+		us[i] = kind_stat(st, ok, n, i, 0);
+		printf("rtt %-22s median %6s us/rt  mean %6s us/rt%s\n", kind_name[i],
+		       fig(a, sizeof(a), us[i].median, valid, 1),
+		       fig(b, sizeof(b), mean.median, valid, 1),
+		       i == KIND_EPOLL ? "  (floor)" :
+		       i == KIND_READ ? "  (lower floor, report only)" :
+		       i == KIND_WAIT ? "  (report only)" : "");
+	}
+	for (int j = 0; j < 3; j++) {
+		double v[MAX_ROUNDS];
+
+		for (size_t k = 0; k < n; k++)
+			v[k] = ratio[k][j];
+		rs[j] = bench_stat_valid(v, ok, n);
+		printf("rtt per-round %-26s median %s  min %s  max %s\n", ratio_name[j],
+		       fig(a, sizeof(a), rs[j].median, valid, 3),
+		       fig(b, sizeof(b), rs[j].min, valid, 3),
+		       fig(c, sizeof(c), rs[j].max, valid, 3));
+	}
+	printf("rtt spurious events        epoll %llu  read %llu  evtchnx poll+pending %llu  "
+	       "wait %llu  (ignored, not answered)\n",
+	       (unsigned long long)spur[KIND_EPOLL], (unsigned long long)spur[KIND_READ],
+	       (unsigned long long)spur[KIND_POLL], (unsigned long long)spur[KIND_WAIT]);
+	printf("rtt rounds                 %zu valid, %zu invalid (a kind did not complete "
+	       "its round trips; left out)\n", valid, n - valid);
+	printf("ratio evtchnx/epoll-floor %s (target <= %.2f) %s%s\n",
+	       fig(a, sizeof(a), rs[0].median, valid, 3), EPOLL_TARGET,
+	       bench_verdict(rs[0], BENCH_AT_MOST, EPOLL_TARGET),
+	       valid == n ? "" : valid ? " (over the valid rounds only)" : " (no valid round)");
+	printf("ratio evtchnx/read-floor %s (report only)\n",
+	       fig(a, sizeof(a), rs[1].median, valid, 3));
+	printf("ratio evtchnx-wait/epoll-floor %s (report only)\n",
+	       fig(a, sizeof(a), rs[2].median, valid, 3));
+	bench_result(ratio_key[0], rs[0], BENCH_AT_MOST, EPOLL_TARGET, 3);
+	bench_result(ratio_key[1], rs[1], BENCH_REPORT, 0, 3);
+	bench_result(ratio_key[2], rs[2], BENCH_REPORT, 0, 3);
+	for (int i = 0; i < NKINDS; i++)
+		bench_result(us_key[i], us[i], BENCH_REPORT, 0, 2);
+}
+
 int main(int argc, char **argv)
 {
-	struct conf cf = { .n = 20000, .warmup = 2000, .rounds = 5, .watchdog = 300 };
-	struct stats raw[MAX_ROUNDS], evp[MAX_ROUNDS], evw[MAX_ROUNDS];
-	double v_raw[MAX_ROUNDS], v_evp[MAX_ROUNDS], v_evw[MAX_ROUNDS];
-	double m_raw[MAX_ROUNDS], m_evp[MAX_ROUNDS], m_evw[MAX_ROUNDS];
-	double ratio_r[MAX_ROUNDS];
-	uint64_t spur_raw = 0, spur_evp = 0, spur_evw = 0;
-	int raw_cmd[2] = { -1, -1 }, evx_cmd[2] = { -1, -1 }, evx_reply[2] = { -1, -1 };
-	int efd_parent = -1, efd_child = -1, ep = -1;
-	struct evx_side s = { 0 };
+	struct conf cf = { .n = 20000, .warmup = 2000, .rounds = 5, .stall = 2,
+			   .watchdog = 300 };
+	static struct stats st[MAX_ROUNDS][NKINDS];
+	static double ratio[MAX_ROUNDS][3];
+	static unsigned char ok[MAX_ROUNDS];
+	int raw_cmd[2] = { -1, -1 }, raw_reply[2] = { -1, -1 };
+	int evx_cmd[2] = { -1, -1 }, evx_reply[2] = { -1, -1 };
+	struct peer raw_pe = { .cmd_fd = -1, .reply_fd = -1 };
+	struct peer evx_pe = { .cmd_fd = -1, .reply_fd = -1 };
+	struct side s = { .efd_mine = -1, .efd_peer = -1, .ep = -1, .fd = -1 };
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+	struct sigaction sa;
+	timer_t timer;
 	char target[64];
 	uint64_t *ns = NULL;
 	pid_t pid;
 	int opt, r, ret = 1;
 
-	while ((opt = getopt(argc, argv, "n:w:r:t:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:r:s:t:vh")) != -1) {
 		switch (opt) {
 		case 'n': cf.n = bench_parse_pos("-n", optarg, 10000000L); break;
 		case 'w': cf.warmup = bench_parse_pos("-w", optarg, 10000000L); break;
 		case 'r': cf.rounds = bench_parse_pos("-r", optarg, MAX_ROUNDS); break;
+		case 's': cf.stall = bench_parse_pos("-s", optarg, 3600L); break;
 		case 't': cf.watchdog = bench_parse_pos("-t", optarg, 86400L); break;
 		case 'v': cf.verbose = 1; break;
 		case 'h': usage(); return 0;
@@ -462,6 +638,15 @@ int main(int argc, char **argv)
 	}
 	bench_install_signals("rtt", (unsigned int)cf.watchdog);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* No SA_RESTART: the tick interrupts a blocked wait. */
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_tick;
+	sigaction(SIGUSR1, &sa, NULL);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0) {
+		perror("rtt: timer_create");
+		return 1;
+	}
 
 	ns = calloc((size_t)cf.n, sizeof(*ns));
 	if (!ns) {
@@ -469,7 +654,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(target, sizeof(target), "sim:bench-%d", (int)getpid());
-	g_seq = mmap(NULL, 2 * sizeof(*g_seq), PROT_READ | PROT_WRITE,
+	g_seq = mmap(NULL, NKINDS * sizeof(*g_seq), PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (g_seq == MAP_FAILED) {
 		perror("rtt: mmap");
@@ -479,41 +664,25 @@ int main(int argc, char **argv)
 	bench_on_fatal = say_seqs;
 
 	/* Children first, before any handle exists in this process. */
-	efd_parent = eventfd(0, EFD_CLOEXEC);
-	efd_child = eventfd(0, EFD_CLOEXEC);
-	if (efd_parent < 0 || efd_child < 0) {
+	s.efd_mine = eventfd(0, EFD_CLOEXEC);
+	s.efd_peer = eventfd(0, EFD_CLOEXEC);
+	if (s.efd_mine < 0 || s.efd_peer < 0) {
 		perror("rtt: eventfd");
 		goto out;
 	}
-	if (pipe2_or_die(raw_cmd) || pipe2_or_die(evx_cmd) || pipe2_or_die(evx_reply))
+	pid = start_peer(&cf, &raw_pe, raw_cmd, raw_reply);
+	if (pid < 0)
 		goto out;
-	fflush(NULL);
-	pid = bench_fork((unsigned int)cf.watchdog);
-	if (pid < 0) {
-		perror("rtt: fork");
+	if (pid == 0)
+		raw_child(raw_cmd[0], raw_reply[1], s.efd_peer, s.efd_mine);
+	pid = start_peer(&cf, &evx_pe, evx_cmd, evx_reply);
+	if (pid < 0)
 		goto out;
-	}
-	if (pid == 0) {
-		close(raw_cmd[1]);
-		raw_child(raw_cmd[0], efd_child, efd_parent);
-	}
-	pid = bench_fork((unsigned int)cf.watchdog);
-	if (pid < 0) {
-		perror("rtt: fork");
-		goto out;
-	}
-	if (pid == 0) {
-		close(evx_cmd[1]);
-		close(evx_reply[0]);
+	if (pid == 0)
 		evx_child(target, evx_cmd[0], evx_reply[1]);
-	}
-	close(raw_cmd[0]);
-	close(evx_cmd[0]);
-	close(evx_reply[1]);
-	raw_cmd[0] = evx_cmd[0] = evx_reply[1] = -1;
 
-	ep = make_epoll(efd_parent);
-	if (ep < 0) {
+	s.ep = make_epoll(s.efd_mine);
+	if (s.ep < 0) {
 		perror("rtt: epoll");
 		goto out;
 	}
@@ -534,9 +703,9 @@ int main(int argc, char **argv)
 	{
 		uint32_t child_port;
 
-		r = bench_write_all(evx_cmd[1], &s.port, sizeof(s.port));
+		r = bench_write_all(evx_pe.cmd_fd, &s.port, sizeof(s.port));
 		if (r == 0)
-			r = bench_read_all(evx_reply[0], &child_port, sizeof(child_port));
+			r = bench_read_all(evx_pe.reply_fd, &child_port, sizeof(child_port));
 		if (r < 0) {
 			fprintf(stderr, "rtt: domain 1 did not bind (%s)\n", strerror(-r));
 			goto out;
@@ -544,69 +713,70 @@ int main(int argc, char **argv)
 	}
 
 	printf("rtt: nproc %ld, evtchnx %s, lab %s, %ld round trips x %ld rounds "
-	       "(warm-up %ld), figures are medians of rounds\n",
+	       "(warm-up %ld), figures are medians of the valid rounds\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), evtchnx_version(), target, cf.n,
 	       cf.rounds, cf.warmup);
 	bench_warn_load();
 
 	for (long k = 0; k < cf.rounds; k++) {
-		/* Alternate which kind goes first; wait mode always last. */
-		if (k % 2 == 0) {
-			r = run_raw(&cf, k + 1, raw_cmd[1], ep, efd_parent, efd_child, ns, &raw[k]);
-			if (r == 0)
-				r = run_evx(&cf, k + 1, CMD_POLL, evx_cmd[1], &s, ns, &evp[k]);
+		/* Rotate which compared kind goes first; wait mode always last. */
+		static const int order[3][3] = {
+			{ KIND_EPOLL, KIND_READ, KIND_POLL },
+			{ KIND_READ, KIND_POLL, KIND_EPOLL },
+			{ KIND_POLL, KIND_EPOLL, KIND_READ },
+		};
+		int seq[NKINDS] = { order[k % 3][0], order[k % 3][1], order[k % 3][2], KIND_WAIT };
+		const char *lost = NULL;
+
+		ok[k] = 1;
+		tick(timer, 1);
+		for (int j = 0; j < NKINDS; j++) {
+			int kind = seq[j];
+			struct peer *pe = is_raw(kind) ? &raw_pe : &evx_pe;
+
+			if (!pe->alive) {
+				ok[k] = 0;
+				lost = lost ? lost : kind_name[kind];
+				continue;
+			}
+			r = run_kind(&cf, k + 1, kind, &s, pe, ns, &st[k][kind]);
+			if (r == -ETIMEDOUT) {
+				printf("rtt: round %ld: %s lost a message (no answer in %ld s, "
+				       "step %ld): round invalid\n", k + 1, kind_name[kind],
+				       cf.stall, (long)bench_iter);
+				ok[k] = 0;
+				lost = lost ? lost : kind_name[kind];
+				abort_kind(&cf, kind, &s, pe);
+				continue;
+			}
+			if (r < 0) {
+				tick(timer, 0);
+				fprintf(stderr, "rtt: round %ld failed: %s\n", k + 1,
+					r == -ECHILD || r == -EPIPE ? "a child died" :
+								      evtchnx_strerror(r));
+				goto out;
+			}
+		}
+		tick(timer, 0);
+		if (ok[k]) {
+			ratio[k][0] = st[k][KIND_POLL].median_us / st[k][KIND_EPOLL].median_us;
+			ratio[k][1] = st[k][KIND_POLL].median_us / st[k][KIND_READ].median_us;
+			ratio[k][2] = st[k][KIND_WAIT].median_us / st[k][KIND_EPOLL].median_us;
+			printf("rtt round %ld: epoll %.1f  read %.1f  evtchnx %.1f  wait %.1f us/rt "
+			       "(medians)  evtchnx/epoll %.3f %s  evtchnx/read %.3f\n", k + 1,
+			       st[k][KIND_EPOLL].median_us, st[k][KIND_READ].median_us,
+			       st[k][KIND_POLL].median_us, st[k][KIND_WAIT].median_us,
+			       ratio[k][0], bench_pass(ratio[k][0] <= EPOLL_TARGET), ratio[k][1]);
 		} else {
-			r = run_evx(&cf, k + 1, CMD_POLL, evx_cmd[1], &s, ns, &evp[k]);
-			if (r == 0)
-				r = run_raw(&cf, k + 1, raw_cmd[1], ep, efd_parent, efd_child, ns, &raw[k]);
+			printf("rtt round %ld: INVALID (%s did not complete its round trips)\n",
+			       k + 1, lost);
 		}
-		if (r == 0)
-			r = run_evx(&cf, k + 1, CMD_WAIT, evx_cmd[1], &s, ns, &evw[k]);
-		if (r < 0) {
-			fprintf(stderr, "rtt: round %ld failed: %s\n", k + 1,
-				r == -ECHILD ? "a child died" : evtchnx_strerror(r));
-			goto out;
-		}
-		v_raw[k] = raw[k].median_us;
-		v_evp[k] = evp[k].median_us;
-		v_evw[k] = evw[k].median_us;
-		m_raw[k] = raw[k].mean_us;
-		m_evp[k] = evp[k].mean_us;
-		m_evw[k] = evw[k].mean_us;
-		ratio_r[k] = v_evp[k] / v_raw[k];
-		spur_raw += raw[k].spurious;
-		spur_evp += evp[k].spurious;
-		spur_evw += evw[k].spurious;
-		if (cf.verbose)
-			printf("  round %ld: raw %.1f/%.1f  evtchnx %.1f/%.1f  wait %.1f/%.1f "
-			       "us/rt (median/mean)  ratio %.3f\n",
-			       k + 1, v_raw[k], m_raw[k], v_evp[k], m_evp[k], v_evw[k],
-			       m_evw[k], ratio_r[k]);
+		if (cf.verbose && ok[k])
+			printf("  round %ld means: epoll %.1f  read %.1f  evtchnx %.1f  wait %.1f "
+			       "us/rt\n", k + 1, st[k][KIND_EPOLL].mean_us, st[k][KIND_READ].mean_us,
+			       st[k][KIND_POLL].mean_us, st[k][KIND_WAIT].mean_us);
 	}
-
-	{
-		size_t n = (size_t)cf.rounds;
-		double raw_med = bench_median_double(v_raw, n);
-		double evp_med = bench_median_double(v_evp, n);
-		double evw_med = bench_median_double(v_evw, n);
-		double ratio = evp_med / raw_med;
-
-		printf("rtt raw eventfd+epoll      median %6.1f us/rt  mean %6.1f us/rt\n",
-		       raw_med, bench_median_double(m_raw, n));
-		printf("rtt evtchnx poll+pending   median %6.1f us/rt  mean %6.1f us/rt\n",
-		       evp_med, bench_median_double(m_evp, n));
-		printf("rtt evtchnx wait           median %6.1f us/rt  mean %6.1f us/rt  (report only)\n",
-		       evw_med, bench_median_double(m_evw, n));
-		printf("rtt per-round ratios       median %.3f  min %.3f  max %.3f\n",
-		       bench_median_double(ratio_r, n), bench_min_double(ratio_r, n),
-		       bench_max_double(ratio_r, n));
-		printf("rtt spurious events        raw %llu  evtchnx poll+pending %llu  wait %llu  "
-		       "(ignored, not answered)\n", (unsigned long long)spur_raw,
-		       (unsigned long long)spur_evp, (unsigned long long)spur_evw);
-		printf("ratio evtchnx/raw %.3f (target <= 1.15) %s\n", ratio,
-		       bench_pass(ratio <= 1.15));
-		printf("ratio evtchnx-wait/raw %.3f (report only)\n", evw_med / raw_med);
-	}
+	report(&cf, st, ratio, ok);
 	ret = 0;
 
 out:
@@ -615,30 +785,35 @@ out:
 	if (ret == 0) {
 		struct cmd q = { .op = CMD_QUIT };
 
-		bench_write_all(raw_cmd[1], &q, sizeof(q));
-		bench_write_all(evx_cmd[1], &q, sizeof(q));
+		if (raw_pe.alive)
+			bench_write_all(raw_pe.cmd_fd, &q, sizeof(q));
+		if (evx_pe.alive)
+			bench_write_all(evx_pe.cmd_fd, &q, sizeof(q));
 	} else {
 		bench_kill_children();
 	}
-	if (raw_cmd[1] >= 0)
-		close(raw_cmd[1]);
-	if (evx_cmd[1] >= 0)
-		close(evx_cmd[1]);
+	if (raw_pe.cmd_fd >= 0)
+		close(raw_pe.cmd_fd);
+	if (evx_pe.cmd_fd >= 0)
+		close(evx_pe.cmd_fd);
 	if (bench_reap_children(5000) && ret == 0) {
 		fprintf(stderr, "rtt: a child failed\n");
 		ret = 1;
 	}
+	timer_delete(timer);
 	evtchnx_close(s.h);
-	if (ep >= 0)
-		close(ep);
-	if (efd_parent >= 0)
-		close(efd_parent);
-	if (efd_child >= 0)
-		close(efd_child);
-	if (evx_reply[0] >= 0)
-		close(evx_reply[0]);
+	if (s.ep >= 0)
+		close(s.ep);
+	if (s.efd_mine >= 0)
+		close(s.efd_mine);
+	if (s.efd_peer >= 0)
+		close(s.efd_peer);
+	if (raw_pe.reply_fd >= 0)
+		close(raw_pe.reply_fd);
+	if (evx_pe.reply_fd >= 0)
+		close(evx_pe.reply_fd);
 	free(ns);
 	if (g_seq)
-		munmap(g_seq, 2 * sizeof(*g_seq));
+		munmap(g_seq, NKINDS * sizeof(*g_seq));
 	return ret;
 }

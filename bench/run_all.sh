@@ -9,9 +9,13 @@
 # per program come from the environment, separated by spaces:
 #   RTT_ARGS="-n 50000 -r 7" BURST_ARGS="-n 8000000" sh bench/run_all.sh BUILD/bench
 #
-# The report compares each figure with its target from the design and says
-# PASS or MISS.  It is a report, not a test: the exit status is 0 when every
-# program ran to the end (whatever the figures), 1 when one failed.
+# Each program prints a machine-readable line per figure,
+#   RESULT NAME median=M min=M max=M valid=V/N target<=T verdict=PASS
+# (verdict PASS or FAIL against the figure's target from the design, INVALID
+# when no round was valid, REPORT for a figure without a target).  The
+# report repeats those lines and counts the verdicts.  It is a report, not
+# a test: the exit status is 0 when every program ran to the end (whatever
+# the figures), 1 when one failed.
 set -u
 
 bindir=${1:-.}
@@ -66,13 +70,15 @@ if [ -x "$bindir/xen_compat_rtt" ]; then
 fi
 
 echo
-echo "== report: medians of rounds, targets from the design (a report, not a test) =="
+echo "== report: medians of the valid rounds, targets from the design (a report, not a test) =="
 for name in rtt burst xen_compat_rtt; do
 	[ -f "$tmp/$name.out" ] || continue
-	grep -E '^(rtt|burst|memory|ratio|xen_compat_rtt) ' "$tmp/$name.out" | grep -v '^burst note'
+	grep -E '^(ratio |memory |RESULT |burst note:)' "$tmp/$name.out"
 done
 [ -f "$tmp/failures" ] && cat "$tmp/failures"
-pass=$(cat "$tmp"/*.out 2>/dev/null | grep -c '^ratio .* PASS$')
-miss=$(cat "$tmp"/*.out 2>/dev/null | grep -c '^ratio .* MISS$')
-echo "targets: $pass PASS, $miss MISS"
+# Figures with a target say PASS or FAIL; INVALID when no round was valid.
+count() {
+	cat "$tmp"/*.out 2>/dev/null | grep '^RESULT .* target[<>]' | grep -c "verdict=$1\$"
+}
+echo "targets: $(count PASS) PASS, $(count FAIL) FAIL, $(count INVALID) INVALID"
 exit $failed

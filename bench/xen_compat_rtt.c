@@ -184,6 +184,7 @@ int main(int argc, char **argv)
 {
 	long n = 20000, warmup = 2000, rounds = 5, watchdog = 300;
 	double v_compat[MAX_ROUNDS], v_direct[MAX_ROUNDS], ratio_r[MAX_ROUNDS];
+	unsigned char ok[MAX_ROUNDS];
 	int cmd[2] = { -1, -1 }, reply[2] = { -1, -1 };
 	struct evtchnx_open_opts o = { .sz = sizeof(o) };
 	struct side s = { 0 };
@@ -297,6 +298,10 @@ int main(int argc, char **argv)
 		       bench_max_double(ratio_r, (size_t)rounds), compat / direct);
 		printf("ratio compat/direct %.3f (target <= %.2f) %s\n", ratio, TARGET_RATIO,
 		       bench_pass(ratio <= TARGET_RATIO));
+		/* A round either completes or ends the run: all are valid. */
+		memset(ok, 1, sizeof(ok));
+		bench_result("xen_compat_rtt.ratio", bench_stat_valid(ratio_r, ok, (size_t)rounds),
+			     BENCH_AT_MOST, TARGET_RATIO, 3);
 	}
 	ret = 0;
 out:

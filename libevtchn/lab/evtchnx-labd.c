@@ -2,12 +2,16 @@
 /*
  * evtchnx-labd - the server of a shared evtchnx lab "sim:NAME".
  *
- *   evtchnx-labd [--foreground] [--grace-ms MS] NAME
+ *   evtchnx-labd [--foreground] [--grace-ms MS] [--max-handles N]
+ *                [--max-per-process N] [--hello-timeout-ms MS] NAME
  *
  * Started by the library on the first open of a lab (then it detaches once
  * it listens), or by hand with --foreground (`evtchnx lab serve NAME`).  It
  * leaves when its last handle has been gone for the grace period
- * (--grace-ms, else $EVTCHNX_LAB_GRACE_MS, else 2000 ms).
+ * (--grace-ms, else $EVTCHNX_LAB_GRACE_MS, else 2000 ms).  The limits
+ * default to $EVTCHNX_LAB_MAX_HANDLES, $EVTCHNX_LAB_MAX_PER_PROCESS and
+ * $EVTCHNX_LAB_HELLO_TIMEOUT_MS, else to the values in server.h.  SIGTERM,
+ * SIGINT and SIGHUP shut it down cleanly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +34,22 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: evtchnx-labd [--foreground] [--grace-ms MS] NAME\n");
+	fprintf(f, "usage: evtchnx-labd [--foreground] [--grace-ms MS] [--max-handles N]\n"
+		   "                    [--max-per-process N] [--hello-timeout-ms MS] NAME\n");
+}
+
+/* A limit from the environment, if set and valid. */
+static void env_limit(const char *name, unsigned int *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return;
+	n = strtoul(v, &end, 10);
+	if (!*end && n > 0 && n <= 3600000ul)
+		*out = (unsigned int)n;
 }
 
 static int parse_ms(const char *s, unsigned int *out)
@@ -76,9 +95,22 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (env && parse_ms(env, &grace))
 		grace = DEFAULT_GRACE_MS;
+	env_limit("EVTCHNX_LAB_MAX_HANDLES", &cfg.max_handles);
+	env_limit("EVTCHNX_LAB_MAX_PER_PROCESS", &cfg.max_per_process);
+	env_limit("EVTCHNX_LAB_HELLO_TIMEOUT_MS", &cfg.hello_timeout_ms);
 	for (int i = 1; i < argc; i++) {
+		unsigned int *limit = !strcmp(argv[i], "--max-handles") ? &cfg.max_handles :
+				      !strcmp(argv[i], "--max-per-process") ? &cfg.max_per_process :
+				      !strcmp(argv[i], "--hello-timeout-ms") ? &cfg.hello_timeout_ms :
+				      NULL;
+
 		if (!strcmp(argv[i], "--foreground")) {
 			foreground = true;
+		} else if (limit && i + 1 < argc) {
+			if (parse_ms(argv[++i], limit) || !*limit) {
+				fprintf(stderr, "evtchnx-labd: bad %s '%s'\n", argv[i - 1], argv[i]);
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--grace-ms") && i + 1 < argc) {
 			if (parse_ms(argv[++i], &grace)) {
 				fprintf(stderr, "evtchnx-labd: bad --grace-ms '%s'\n", argv[i]);

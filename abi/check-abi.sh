@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Compares the ABI of a built libevtchnx.so.1 with the committed baseline
-# abi/libevtchnx.so.1.abi (libabigail's abidw dump of the last release's
-# library), or writes a new baseline.
+# abi/SONAME.abi, i.e. abi/libevtchnx.so.1.abi (libabigail's abidw dump of
+# the released library), or writes a new baseline.
 #
 #   check-abi.sh --lib BUILD/lib/libevtchnx.so.1 --source-dir SRC [--update]
 #
@@ -45,7 +45,11 @@ for tool in abidw abidiff readelf; do
 		die "$tool is not installed (Debian package abigail-tools; scripts/install-deps.sh)"
 done
 
-baseline="$source_dir/abi/libevtchnx.so.1.abi"
+# One baseline per SONAME: after a deliberate SONAME bump there is none
+# until it is written with --update.
+soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')
+[ -n "$soname" ] || die "$lib has no SONAME"
+baseline="$source_dir/abi/$soname.abi"
 headers="$source_dir/include"
 
 if ! readelf -S "$lib" | grep '\.debug_info' >/dev/null; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # Compares the ABI of a built libevtchnx.so.1 with the committed baseline
 # abi/SONAME.abi, i.e. abi/libevtchnx.so.1.abi (libabigail's abidw dump of

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * rtt - cross-process round trip: evtchnx (shared sim lab) against a raw
  * eventfd + epoll ping-pong measured in the same run.

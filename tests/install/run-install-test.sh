@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # Installs a build of evtchnx into a fresh prefix and checks the result as a
 # user of the installed library would see it:

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * bench_util.h - small helpers shared by the benchmark programs: a
  * monotonic clock, a watchdog that kills the children and exits, child

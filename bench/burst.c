@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * burst - burst delivery to 4095 ports round-robin: evtchnx (shared sim
  * lab) against a raw coalesced-bitmap floor measured in the same run.

@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- lua_pingpong.lua - blocking ping-pong across two processes from Lua,
 -- against the same ping-pong in C (lua_pingpong_ref) measured in the same

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * lua_pingpong_ref - the C figure that bench/lua_pingpong.lua compares the
  * Lua bindings with: the same blocking ping-pong, written in C.

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """py_pingpong - cross-process round trip from Python against C, same run.
 
     PYTHONPATH=BUILD/python /usr/bin/python3 bench/py_pingpong.py \\

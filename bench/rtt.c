@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * rtt - cross-process round trip: evtchnx (shared sim lab) against two raw
  * eventfd ping-pongs measured in the same run.

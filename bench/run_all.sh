@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # run_all.sh - run every evtchnx benchmark and print a compact report.
 #

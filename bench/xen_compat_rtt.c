@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xen_compat_rtt - the cost of the compatible libxenevtchn.so.1: one
  * cross-process ping-pong on a shared sim lab, written once against Xen's

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xen_rtt - cross-process round trip on a real Xen host: evtchnx's "xen"
  * backend against raw libxenevtchn calls, measured in the same run.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # Configures, builds and tests a second build of the tree with
 # AddressSanitizer and UBSan (the CTest entry "sanitize").

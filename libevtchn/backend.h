@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * backend.h - the seam between the core (argument checks, locking, errno)
  * and a backend (sim, xen).  The core never knows which backend it calls.

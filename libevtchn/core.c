@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * core.c - the public API: argument checks, target selection, locking,
  * the errno convention, and dispatch to a backend (backend.h).

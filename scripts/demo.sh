@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # Builds evtchnx in ./build and runs `evtchnx demo`; arguments are passed on
 # to the demo.

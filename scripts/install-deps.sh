@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # Installs the Debian packages listed in scripts/packages.txt that are not
 # installed yet.  When nothing is missing, apt is not called at all.

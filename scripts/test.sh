@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # The whole check, as CI runs it: dependencies, a -Werror build in ./build,
 # then every CTest test (unit, conformance, multiprocess, install, sanitize,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * evtchnx-cli.h - declarations shared by the source files of the evtchnx
  * command-line tool (evtchnx.c and evtchnx-*.c).

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * evtchnx-demo.c - "evtchnx demo": a live multi-process demonstration on a
  * shared sim lab.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * evtchnx-ping.c - "evtchnx listen" and "evtchnx ping": the two ends of an
  * echo channel, for checking a path between two domains by hand (two

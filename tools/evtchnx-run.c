@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * evtchnx-run.c - "evtchnx run": run a program built against Xen's
  * libxenevtchn on a sim lab, as one domain, with the compatibility

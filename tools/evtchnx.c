@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * evtchnx.c - the evtchnx command-line tool: command dispatch, shared
  * utilities, and the small commands (version, status, lab serve).  The live

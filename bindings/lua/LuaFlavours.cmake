@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # The two Lua flavours the binding is built for, found once and shared by
 # bindings/lua, tests/lua and examples/lua (include() this file):

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # Run a command with the Lua search paths pointing at one folder of Lua
 # modules (evtchnx.lua and evtchnx_core.so, for example a build tree's

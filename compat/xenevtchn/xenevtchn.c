@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xenevtchn.c - libxenevtchn.so.1 over the public evtchnx API, so that a
  * program built against Xen's libxenevtchn runs, unmodified, on a sim lab.

@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- channels.lua - a lab declared as data, the way Lua configuration files
 -- are written: which guest offers a channel, which domain binds it, and

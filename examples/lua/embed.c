@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * embed.c - a C program that embeds Lua 5.4 for its configuration, the way
  * Lua configuration tooling works: the host links the evtchnx binding in,

@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- runner.lua - set up the channels a configuration declares (see
 -- channels.lua) in a lab, then drive them: each guest notifies its remote

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """A control domain in miniature: create three guests in a shared sim lab,
 allocate each guest's port before it runs, start the guests as processes
 (handing them their port numbers), wait for their events with asyncio,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /* labdir.c - lab paths, and starting a lab server on demand (labdir.h). */
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * portset.h - a set of port numbers below RULES_MAX_PORTS whose memory
  * grows with the ports in it (bitmap chunks of 4096 ports, allocated on

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /* proto.c - message framing with descriptor passing (see proto.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * server.c - the lab server (see server.h).
  *

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * server.h - the lab server: owns one lab's rules state and serves its
  * handles over proto.h.  The same code runs in the evtchnx-labd process for

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /* private_lab.c - the in-process lab of target "sim" (private_lab.h). */
 #include <errno.h>
 #include <pthread.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * private_lab.h - the target "sim": one lab per process, served by the same
  * server code as a shared lab, in a thread that lives while "sim" handles

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xen/backend.c - the "xen" backend: a real Xen host through libxenevtchn
  * (/dev/xen/evtchn) and libxencall (/dev/xen/privcmd).  See docs/xen.md.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xenabi.h - the parts of Xen's stable interfaces that the xen backend uses,
  * declared here so that the library builds without any Xen header:

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """Fixtures of the cffi ABI suite.
 
 The declarations come from the public header, never typed by hand: the

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """libevtchnx.so.1 through cffi in ABI mode: no compiled glue.
 
 Proves that the public header is all a plain FFI needs: the declarations

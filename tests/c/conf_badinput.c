@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * conf_badinput.c - garbage in: huge ports, DOMID_SELF where it does not
  * belong, reserved domids, bad virqs, bad buffers and sizes, and bounded

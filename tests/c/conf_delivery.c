@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * conf_delivery.c - the delivery contract: the level-triggered fd,
  * pending/unmask, coalescing, is_pending, pending_batch, wait, the pending

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * conf_examples.c - the example cases 1-10 of the event-channel rules,
  * literally, one case each.  A and B are unprivileged domains, C is the

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * conf_handles.c - opening and closing handles: targets, options, the
  * NULL handle, version and error strings.

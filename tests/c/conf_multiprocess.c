@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * conf_multiprocess.c - channels between processes over a shared lab:
  * ping-pong with exact counts, peers killed with SIGKILL (also while

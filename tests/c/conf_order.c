@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * conf_order.c - delivery order and limits: ports come out of pending() in
  * the order they became pending, a port that keeps firing cannot starve

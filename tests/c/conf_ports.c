@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * conf_ports.c - port life cycle: alloc_unbound, bind_interdomain, status,
  * unbind, reset, restrict, adopt, domain creation and destruction, and the

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * conf_threads.c - one handle used from several threads at once: sends
  * racing an unbind, concurrent pending/unmask with no event lost or

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * harness.c - the conformance suite's runner, checks and target handling.
  * See harness.h.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * hostile_domain - a domain that attacks a shared lab through the raw
  * protocol while an honest pair of domains keeps exchanging events.

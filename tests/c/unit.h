@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * unit.h - the checks shared by the unit tests of the sim's pure modules
  * (one executable per test file, so the counters can be static).

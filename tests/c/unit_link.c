@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * unit_link - the link between a sender and a receiver (libevtchn/sim/link.h),
  * on private memory: coalescing, order, the wake-up rule, overflow, garbage

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * unit_rules.c - the sim's hypervisor rules (libevtchn/rules), driven
  * directly: every operation, every errno in the documented order, and the

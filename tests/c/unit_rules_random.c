@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * unit_rules_random.c - a seeded random walk over the sim's hypervisor rules.
  *

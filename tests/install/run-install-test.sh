@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # Installs a build of evtchnx into a fresh prefix and checks the result as a
 # user of the installed library would see it:
@@ -12,7 +13,16 @@
 #   - examples/c/ping.c built through pkg-config (examples/c/Makefile) and
 #     through find_package(evtchnx) both run, on the private lab "sim" and
 #     on a shared lab "sim:NAME" whose server the installed library must find
-#     by itself (EVTCHNX_LABD unset).
+#     by itself (EVTCHNX_LABD unset);
+#   - the installed evtchnx tool, the Python package and the Lua modules (Lua
+#     5.4 and LuaJIT) run in an empty environment but for the prefix's own
+#     search paths (PATH, PYTHONPATH, LUA_PATH, LUA_CPATH): no
+#     LD_LIBRARY_PATH; each loads the installed libevtchnx.so.1;
+#   - `cmake --build BUILD --target uninstall` leaves folders only.
+# Then the same once more for `DESTDIR=DIR cmake --install BUILD --prefix /usr`:
+# the files must land in Debian's layout (lib/python3/dist-packages,
+# lib/<multiarch>/lua/5.x, share/lua/5.x), folders the interpreters search
+# by default, and run from DIR.
 #
 # Run by CTest (test "install"); see tests/install/CMakeLists.txt for the
 # arguments.
@@ -23,7 +33,9 @@ step() { echo; echo "==== install-test: $*"; }
 
 build_dir='' source_dir='' work_dir='' config='' cmake=cmake cc=cc
 libdir=lib libexecdir=libexec bindir=bin includedir=include
+datadir=share multiarch=''
 version='' soversion='' with_cli=1 labd_install_path=''
+python=none lua54=none luajit=none
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build-dir) build_dir=$2 ;;
@@ -36,6 +48,11 @@ while [ $# -gt 0 ]; do
 	--libexecdir) libexecdir=$2 ;;
 	--bindir) bindir=$2 ;;
 	--includedir) includedir=$2 ;;
+	--datadir) datadir=$2 ;;
+	--multiarch) multiarch=$2 ;;
+	--python) python=$2 ;;
+	--lua54) lua54=$2 ;;
+	--luajit) luajit=$2 ;;
 	--version) version=$2 ;;
 	--soversion) soversion=$2 ;;
 	--with-cli) with_cli=$2 ;;
@@ -50,13 +67,14 @@ fi
 if [ -z "$version" ] || [ -z "$soversion" ]; then
 	die "missing --version/--soversion"
 fi
-for tool in nm readelf make pkg-config; do
+for tool in nm readelf make pkg-config realpath; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (see scripts/packages.txt)"
 done
 
 # Nothing from the caller's environment may point at the build tree.
 unset EVTCHNX_LABD EVTCHNX_TARGET LD_LIBRARY_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH
-unset CFLAGS LDFLAGS CPPFLAGS LDLIBS
+unset CFLAGS LDFLAGS CPPFLAGS LDLIBS DESTDIR
+[ "$python" = none ] || [ -x "$python" ] || die "no Python interpreter $python"
 
 rm -rf "$work_dir"
 mkdir -p "$work_dir"
@@ -111,13 +129,19 @@ if grep -rIlF -e "$build_dir" -e "$source_dir" "$prefix" >"$work_dir/leaks.txt";
 	cat "$work_dir/leaks.txt"
 	die "installed files refer to the build or source tree"
 fi
-elves=("$real" "$labd")
-[ "$with_cli" = 1 ] && elves+=("$cli")
-for elf in "${elves[@]}"; do
+# The library and the lab server need no RUNPATH; the tool finds the
+# library relative to itself.
+for elf in "$real" "$labd"; do
 	if readelf -d "$elf" | grep -E '\((RPATH|RUNPATH)\)'; then
 		die "$elf keeps an RPATH after install"
 	fi
 done
+if [ "$with_cli" = 1 ]; then
+	want="\$ORIGIN/$(realpath -m --relative-to="/p/$bindir" "/p/$libdir")"
+	got=$(readelf -d "$cli" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]$/\1/p')
+	[ "$got" = "$want" ] || die "$cli has RUNPATH '$got', expected '$want'"
+	echo "$cli: RUNPATH $got"
+fi
 echo "tree ok"
 
 step "SONAME and exported symbols"
@@ -221,17 +245,201 @@ else
 	[ "$rc" = 1 ] || die "expected ping to fail (exit 1) without a lab server, got $rc"
 fi
 
-if [ "$with_cli" = 1 ]; then
-	step "$cli version"
-	out=$("${run_env[@]}" timeout 60 "$cli" version) || die "$cli version failed"
-	echo "$out"
-	case "$out" in
-	*"$version"*) ;;
-	*) die "'evtchnx version' does not print $version" ;;
-	esac
+unset PKG_CONFIG_PATH
+
+# ---- the bindings and the tool, from the installed tree alone ---------------
+# Where the install puts the bindings for PREFIX; the same table as
+# cmake/EvtchnxInstallDirs.cmake.in, written down again to check it.
+pyxy=''
+if [ "$python" != none ]; then
+	pyxy=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 fi
+layout() {
+	case "$1" in
+	/usr)
+		py_rel=lib/python3/dist-packages
+		luac_rel=lib/${multiarch:+$multiarch/}lua lual_rel=share/lua ;;
+	/usr/local)
+		py_rel=lib/python$pyxy/dist-packages
+		luac_rel=lib/lua lual_rel=share/lua ;;
+	*)
+		py_rel=lib/python3/dist-packages
+		luac_rel=$libdir/lua lual_rel=$datadir/lua ;;
+	esac
+}
+
+# The folder a process loaded libevtchnx.so.1 from, read from its
+# /proc/self/maps (printed by the scripts below as "lib DIR").
+python_script='
+import os, sys
+import evtchnx
+pkgdir, lab = sys.argv[1], sys.argv[2]
+got = os.path.dirname(os.path.realpath(evtchnx.__file__))
+assert got == os.path.realpath(pkgdir), "evtchnx imported from " + got
+for target in ("sim", "sim:" + lab):
+    with evtchnx.Handle(target, domid=1) as a, evtchnx.Handle(target, domid=2) as b:
+        p = a.alloc_unbound(2)
+        q = b.bind_interdomain(1, p)
+        assert b.wait(5.0) == q
+        b.unmask(q)
+        a.send(p)
+        assert b.wait(5.0) == q
+with open("/proc/self/maps") as maps:
+    libs = {l.split()[-1] for l in maps if "/libevtchnx.so." in l}
+assert len(libs) == 1, libs
+print("ok", evtchnx.version())
+print("lib", os.path.dirname(libs.pop()))
+'
+lua_script='
+local evtchnx = require "evtchnx"
+local lab = ...
+local function roundtrip(target)
+	local a = evtchnx.open{ target = target, domid = 1 }
+	local b = evtchnx.open{ target = target, domid = 2 }
+	local p = a:alloc_unbound(evtchnx.DOMID_SELF, 2)
+	local q = b:bind_interdomain(1, p)
+	assert(b:wait(5000) == q)
+	b:unmask(q)
+	a:send(p)
+	assert(b:wait(5000) == q)
+	a:close()
+	b:close()
+end
+roundtrip("sim")
+roundtrip("sim:" .. lab)
+local lib
+for line in io.lines("/proc/self/maps") do
+	local path = line:match("(/%S*/libevtchnx%.so%.1[%.%d]*)$")
+	if path then assert(lib == nil or lib == path, path); lib = path end
+end
+print("ok " .. evtchnx.version())
+print("core " .. package.searchpath("evtchnx_core", package.cpath))
+print("lib " .. assert(lib, "libevtchnx.so.1 not mapped"):match("^(.*)/[^/]*$"))
+'
+
+# same_dir A B: A and B are the same folder.
+same_dir() { [ "$(realpath -m "$1")" = "$(realpath -m "$2")" ]; }
+
+# check_runtime ROOT PREFIX: the install of PREFIX lies in ROOT (DESTDIR, or
+# empty); runs everything from there in an empty environment.
+check_runtime() {
+	local root=$1 pfx=$2 base=$1$2 lab out abi interp
+	layout "$pfx"
+	lab="install-test-$$-$RANDOM"
+	local bin="$base/$bindir"
+	if [ "$with_cli" = 1 ]; then
+		step "$bin/evtchnx version, demo (env -i PATH=$bin:/usr/bin:/bin)"
+		out=$(env -i "PATH=$bin:/usr/bin:/bin" timeout 60 evtchnx version) ||
+			die "the installed evtchnx does not start"
+		echo "$out"
+		case "$out" in
+		*"$version"*) ;;
+		*) die "'evtchnx version' does not print $version" ;;
+		esac
+		out=$(env -i "PATH=$bin:/usr/bin:/bin" ldd "$bin/evtchnx" |
+			sed -n "s|^[[:space:]]*libevtchnx\.so\.$soversion => \(.*\)/[^/]* (.*|\1|p")
+		same_dir "$out" "$base/$libdir" ||
+			die "$bin/evtchnx loads libevtchnx.so.$soversion from '$out', not $base/$libdir"
+		env -i "PATH=$bin:/usr/bin:/bin" timeout 120 \
+			evtchnx demo --quiet --rounds 50 --lab "$lab-demo" >"$work_dir/demo.log" 2>&1 ||
+			{ cat "$work_dir/demo.log"; die "evtchnx demo failed"; }
+		tail -n 1 "$work_dir/demo.log"
+	fi
+
+	if [ "$python" != none ]; then
+		local pkg="$base/$py_rel/evtchnx"
+		step "$python: import evtchnx (env -i PYTHONPATH=$base/$py_rel)"
+		[ -f "$pkg/__init__.py" ] || die "missing $pkg/__init__.py"
+		out=$(env -i "PATH=/usr/bin:/bin" "PYTHONPATH=$base/$py_rel" \
+			timeout 60 "$python" -c "$python_script" "$pkg" "$lab-py" 2>&1) ||
+			{ echo "$out"; die "$python: the installed package does not work"; }
+		echo "$out"
+		same_dir "$(sed -n 's/^lib //p' <<<"$out")" "$base/$libdir" ||
+			die "the Python extension did not load $base/$libdir/libevtchnx.so.$soversion"
+	fi
+
+	for flavour in 5.4:"$lua54" 5.1:"$luajit"; do
+		abi=${flavour%%:*}
+		interp=${flavour#*:}
+		[ "$interp" != none ] && [ -n "$interp" ] || continue
+		local cdir="$base/$luac_rel/$abi" ldir="$base/$lual_rel/$abi"
+		step "$interp: require \"evtchnx\" (env -i LUA_PATH=$ldir/?.lua LUA_CPATH=$cdir/?.so)"
+		[ -f "$cdir/evtchnx_core.so" ] || die "missing $cdir/evtchnx_core.so"
+		[ -f "$ldir/evtchnx.lua" ] || die "missing $ldir/evtchnx.lua"
+		out=$(env -i "PATH=/usr/bin:/bin" "LUA_PATH=$ldir/?.lua;;" "LUA_CPATH=$cdir/?.so;;" \
+			timeout 60 "$interp" - "$lab-lua${abi/./}" 2>&1 <<<"$lua_script") ||
+			{ echo "$out"; die "$interp: the installed module does not work"; }
+		echo "$out"
+		same_dir "$(sed -n 's/^core //p' <<<"$out")" "$cdir/evtchnx_core.so" ||
+			die "$interp did not load $cdir/evtchnx_core.so"
+		same_dir "$(sed -n 's/^lib //p' <<<"$out")" "$base/$libdir" ||
+			die "$interp: evtchnx_core.so did not load $base/$libdir/libevtchnx.so.$soversion"
+	done
+}
+
+# check_uninstall ROOT: `uninstall` removes every file it installed (and
+# the bytecode Python wrote) from ROOT; folders may stay.
+check_uninstall() {
+	local root=$1
+	step "cmake --build $build_dir --target uninstall"
+	"$cmake" --build "$build_dir" --target uninstall >"$work_dir/uninstall.log" 2>&1 ||
+		{ cat "$work_dir/uninstall.log"; die "the uninstall target failed"; }
+	tail -n 1 "$work_dir/uninstall.log"
+	if find "$root" ! -type d | grep .; then
+		die "files are left in $root after uninstall"
+	fi
+	echo "only folders are left in $root"
+}
+
+check_runtime "" "$prefix"
+check_uninstall "$prefix"
+
+# ---- DESTDIR=DIR cmake --install --prefix /usr: a package's staging tree -----
+destdir=$(mktemp -d "${TMPDIR:-/tmp}/evtchnx-destdir.XXXXXX")
+trap 'echo "install-test: the installed trees stay in $prefix and $destdir"' EXIT
+step "DESTDIR=$destdir cmake --install $build_dir --prefix /usr"
+usr_args=(--install "$build_dir" --prefix /usr)
+[ -n "$config" ] && usr_args+=(--config "$config")
+DESTDIR=$destdir "$cmake" "${usr_args[@]}" >"$work_dir/install-usr.log" 2>&1 ||
+	{ cat "$work_dir/install-usr.log"; die "cmake --install --prefix /usr failed"; }
+(cd "$destdir" && find . ! -type d | LC_ALL=C sort) | tee "$work_dir/tree-usr.txt"
+if grep -v '^/usr/' "$manifest" >"$work_dir/outside.txt"; then
+	cat "$work_dir/outside.txt"
+	die "files were installed outside --prefix /usr"
+fi
+while read -r f; do
+	[ -e "$destdir$f" ] || [ -L "$destdir$f" ] || die "$f is not in DESTDIR ($destdir$f)"
+done <"$manifest"
+
+# The folders of the /usr and /usr/local layouts are the interpreters' own.
+step "the interpreters search the /usr and /usr/local folders by default"
+for pfx in /usr /usr/local; do
+	layout "$pfx"
+	if [ "$python" != none ]; then
+		env -i "$python" -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' "$pfx/$py_rel" ||
+			die "$python does not search $pfx/$py_rel"
+		echo "$python searches $pfx/$py_rel"
+	fi
+	for flavour in 5.4:"$lua54" 5.1:"$luajit"; do
+		abi=${flavour%%:*}
+		interp=${flavour#*:}
+		[ "$interp" != none ] && [ -n "$interp" ] || continue
+		env -i "$interp" - "$pfx/$luac_rel/$abi/?.so" "$pfx/$lual_rel/$abi/?.lua" <<-'EOF' ||
+			local cpath, path = ...
+			local function has(list, entry)
+				for e in list:gmatch("[^;]+") do if e == entry then return true end end
+			end
+			os.exit(has(package.cpath, cpath) and has(package.path, path) and 0 or 1)
+		EOF
+			die "$interp does not search $pfx/$luac_rel/$abi/?.so and $pfx/$lual_rel/$abi/?.lua"
+		echo "$interp searches $pfx/$luac_rel/$abi/?.so and $pfx/$lual_rel/$abi/?.lua"
+	done
+done
+
+check_runtime "$destdir" /usr
+check_uninstall "$destdir"
 
 trap - EXIT
-rm -rf "$prefix"
+rm -rf "$prefix" "$destdir"
 echo
 echo "install-test: PASS"

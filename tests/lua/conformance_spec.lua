@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- The conformance cases of docs/conformance.md (and the contract of
 -- include/evtchnx.h) through the Lua binding, on the private lab "sim".

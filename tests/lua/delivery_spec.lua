@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- Delivery through the Lua layer: pending, pending_batch, wait, events(),
 -- and the handle accessors.

@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- Every error path of the API through Lua: each raises an error object
 -- {call=, errno=, name=, message=} catchable with pcall, whose message

@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- evtchnx_test.lua - functions shared by the busted specs in tests/lua.
 --

@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- Garbage arguments: every method, every integer argument, every kind of
 -- wrong value gives a Lua error (a string naming the call and the

@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- Handle objects: explicit close, close by the garbage collector, Lua 5.4
 -- to-be-closed variables, tostring, and the interpreter under test.

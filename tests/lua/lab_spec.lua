@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- A shared lab with a second process (tests/lua/peer.lua, run by the same
 -- interpreter): ping-pong across processes, a peer that closes, a peer

@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: MIT
+-- SPDX-FileCopyrightText: 2026 The evtchnx authors
 --
 -- peer.lua - the second process of lab_spec.lua.  Joins a shared lab as a
 -- domain, binds the channel its parent offered, and plays one part:

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """Fixtures of the Python binding's test suite.
 
 Run from a build tree with Debian's interpreter:

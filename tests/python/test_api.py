@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """The package itself: what it exports, its types and documentation."""
 
 import inspect

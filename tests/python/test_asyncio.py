@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """asyncio integration: wait_async(), async for ... in events(), draining
 per readiness event, several waiters, cancellation and closing."""
 

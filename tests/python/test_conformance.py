@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """The conformance cases of docs/conformance.md, through the Python binding
 (domains A = 1, B = 2, D = 4, control domain C = 0, all in the private lab
 "sim" of this process)."""

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """Every error path of the Python binding: C errors as OSError with errno
 and call name, closed handles, bad ports and domids, garbage arguments,
 fork, garbage collection, threads and signals.  Nothing may crash."""

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """Random calls with random (mostly wrong) arguments: every outcome is a
 result or a Python exception of the documented kinds, never a crash, and
 the handles keep working.  Runs in a shared lab of its own, so that the

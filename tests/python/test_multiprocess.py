@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """A shared lab ("sim:NAME") with the two ends of a channel in different
 processes: ping-pong, asyncio, ports handed over by a toolstack, and a peer
 that dies."""

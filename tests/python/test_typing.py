@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """The package is typed (PEP 561): mypy --strict accepts it, and a user's
 code that passes a wrong type is caught through the shipped hints."""
 

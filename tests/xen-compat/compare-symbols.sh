@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # compare-symbols.sh REAL COMPAT - compare the dynamic symbols, their
 # versions, the version nodes (with their parents) and the SONAME of the

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # run-two-domains.sh EVTCHNX PINGPONG PROBE - run programs built against
 # Xen's libxenevtchn, unmodified, on one shared sim lab through

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xenevtchn_pingpong.c - an event ping-pong between two processes, written
  * against Xen's own <xenevtchn.h> and linked with Xen's libxenevtchn.

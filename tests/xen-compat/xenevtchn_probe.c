@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xenevtchn_probe.c - probe what a libxenevtchn program can observe: the
  * state of a loopback channel through every call of the API, the errno

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # /init of the test initramfs: bring up what a dom0 needs for event
 # channels, run every program listed in /xenvm/plan.sh, print markers that

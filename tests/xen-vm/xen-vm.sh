@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # xen-vm.sh - run test programs in dom0 of a real Xen hypervisor under QEMU.
 #

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xen_backend.c - cases for what only the xen backend does, on real Xen
  * (run in dom0 of the test VM): the internal queue that is_pending() and

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xen_smoke.c - raw libxenevtchn loopback round trip, no evtchnx involved.
  *

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """Xen event channels for Python, with or without Xen.
 
 A thin, typed layer over the C library ``libevtchnx.so.1``::

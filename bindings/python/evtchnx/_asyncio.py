@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """asyncio integration of :class:`evtchnx.Handle` (used by
 ``Handle.wait_async`` and ``Handle.events``; not a public module).
 

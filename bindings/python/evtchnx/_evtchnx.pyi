@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 """Type stub of the private SWIG extension evtchnx._evtchnx (generated from
 bindings/python/_evtchnx.i); use the typed package evtchnx instead."""
 

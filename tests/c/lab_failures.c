@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * lab_failures - a shared lab under abuse and failure: connection floods,
  * descriptors passed to the server, a stopped and a killed server with a

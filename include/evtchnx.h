@@ -115,6 +115,15 @@
  * close the handle and open the lab again: a new server starts, with a
  * new, empty lab.
  *
+ * By default any process of the user may join a lab as any domain, which
+ * suits tests.  A strict lab (started with EVTCHNX_OPEN_STRICT, or
+ * `evtchnx-labd --strict`) lets a process join as domain D only with D's
+ * token, which the control domain hands out (evtchnx_domain_grant()) and
+ * the joining process passes in $EVTCHNX_LAB_TOKEN: the toolstack decides
+ * who a guest is, as on Xen.  Domain 0 is reserved to the process that
+ * started the lab, or to holders of domain 0's token.  A join without the
+ * right token fails with EACCES.
+ *
  * Fork
  * ----
  * All descriptors are opened with O_CLOEXEC.  A child process must not use a
@@ -143,9 +152,9 @@ extern "C" {
 /* ---- versions ------------------------------------------------------- */
 
 #define EVTCHNX_VERSION_MAJOR 1
-#define EVTCHNX_VERSION_MINOR 0
+#define EVTCHNX_VERSION_MINOR 1
 #define EVTCHNX_VERSION_PATCH 0
-#define EVTCHNX_VERSION_STRING "1.0.0"
+#define EVTCHNX_VERSION_STRING "1.1.0"
 
 /* Compare the header's version with a.b.c at compile time. */
 #define EVTCHNX_VERSION_AT_LEAST(a, b, c)                                      \
@@ -183,6 +192,13 @@ extern "C" {
  * calls then take no lock (see "Threads").  A debug build of the library
  * aborts when two calls overlap. */
 #define EVTCHNX_OPEN_SINGLE_THREAD 0x2u
+/* sim:NAME: the lab must be strict (see "Labs"): a lab this open starts is
+ * strict and owned by this process; a running lab that is not strict (the
+ * private lab "sim" never is) refuses the open with EPERM. */
+#define EVTCHNX_OPEN_STRICT 0x4u
+
+/* Room for a token from evtchnx_domain_grant(), its NUL included. */
+#define EVTCHNX_TOKEN_SIZE 33u
 
 /* ---- types ---------------------------------------------------------- */
 
@@ -245,6 +261,8 @@ struct evtchnx_status {
  * Returns a handle, to be released with evtchnx_close(), or NULL with errno:
  *   EINVAL     bad target string, bad options (sz, unknown flags, non-zero
  *              tail), domid >= EVTCHNX_DOMID_FIRST_RESERVED;
+ *   EACCES     a strict lab, and no valid token for the domain (see "Labs");
+ *   EPERM      EVTCHNX_OPEN_STRICT, and the running lab is not strict;
  *   ENFILE     the lab holds its maximum of handles (see "Labs");
  *   EMFILE     this process holds its maximum of the lab's handles, or is
  *              out of descriptors;
@@ -532,6 +550,21 @@ EVTCHNX_API int evtchnx_domain_destroy(struct evtchnx_handle *h,
  */
 EVTCHNX_API int evtchnx_raise_virq(struct evtchnx_handle *h, uint32_t domid,
 				   uint32_t virq);
+
+/*
+ * evtchnx_domain_grant - the token with which a process may join a strict
+ * lab as domain @domid (in $EVTCHNX_LAB_TOKEN; see "Labs").  The token of a
+ * domain stays the same until the domain is destroyed with
+ * evtchnx_domain_destroy(); the domain need not exist yet.  Any lab hands
+ * out tokens; only a strict one asks for them.  Since 1.1 (EVTCHNX_1.1).
+ * @token: filled with a NUL-terminated token of EVTCHNX_TOKEN_SIZE - 1
+ *         characters; @size: its room (at least EVTCHNX_TOKEN_SIZE).
+ * Returns 0, or -EPERM (the caller is not the control domain), -EINVAL
+ * (@token NULL, @size too small, @domid reserved or above 0xFFFF),
+ * -EOPNOTSUPP (xen backend).
+ */
+EVTCHNX_API int evtchnx_domain_grant(struct evtchnx_handle *h, uint32_t domid,
+				     char *token, size_t size);
 
 /* ---- misc ----------------------------------------------------------- */
 

@@ -63,6 +63,8 @@ struct evtchnx_backend_ops {
 	/* sim-only toolstack calls (NULL on xen). */
 	int (*domain_create)(struct evtchnx_handle *h, uint32_t domid);
 	int (*domain_destroy)(struct evtchnx_handle *h, uint32_t domid);
+	/* @token has room for EVTCHNX_TOKEN_SIZE bytes. */
+	int (*domain_grant)(struct evtchnx_handle *h, uint32_t domid, char *token);
 	int (*raise_virq)(struct evtchnx_handle *h, uint32_t domid,
 			  uint32_t virq);
 };

@@ -16,7 +16,8 @@
 #include "labdir.h"
 #include "private_lab.h"
 
-#define KNOWN_OPEN_FLAGS (EVTCHNX_OPEN_NO_SPAWN | EVTCHNX_OPEN_SINGLE_THREAD)
+#define KNOWN_OPEN_FLAGS                                                       \
+	(EVTCHNX_OPEN_NO_SPAWN | EVTCHNX_OPEN_SINGLE_THREAD | EVTCHNX_OPEN_STRICT)
 #define DOMID_MAX 0xFFFFu
 
 /* ---- fork ------------------------------------------------------------- */
@@ -327,6 +328,21 @@ EVTCHNX_API int evtchnx_domain_destroy(struct evtchnx_handle *h,
 {
 	CHECK_DOMID(h, domid);
 	return CALL(h, domain_destroy, domid);
+}
+
+EVTCHNX_API int evtchnx_domain_grant(struct evtchnx_handle *h, uint32_t domid,
+				     char *token, size_t size)
+{
+	char full[EVTCHNX_TOKEN_SIZE];
+	int r;
+
+	CHECK_DOMID(h, domid);
+	if (!token || size < EVTCHNX_TOKEN_SIZE)
+		return fail(h->fork_gen != fork_gen ? -EBADF : -EINVAL);
+	r = CALL(h, domain_grant, domid, full);
+	if (r == 0)
+		memcpy(token, full, sizeof(full));
+	return r;
 }
 
 EVTCHNX_API int evtchnx_raise_virq(struct evtchnx_handle *h, uint32_t domid,

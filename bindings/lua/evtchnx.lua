@@ -41,6 +41,7 @@ M.SIM_MAX_DOMAINS = core.EVTCHNX_SIM_MAX_DOMAINS
 M.NR_VIRQS = core.EVTCHNX_NR_VIRQS
 M.OPEN_NO_SPAWN = core.EVTCHNX_OPEN_NO_SPAWN
 M.OPEN_SINGLE_THREAD = core.EVTCHNX_OPEN_SINGLE_THREAD
+M.OPEN_STRICT = core.EVTCHNX_OPEN_STRICT
 
 M.STATE_CLOSED = core.EVTCHNX_STATE_CLOSED
 M.STATE_UNBOUND = core.EVTCHNX_STATE_UNBOUND
@@ -153,6 +154,11 @@ local Handle = {
 	is_pending = core.evtchnx_is_pending,
 	-- sim toolstack (control domain only; EOPNOTSUPP on xen)
 	domain_create = core.evtchnx_domain_create,
+	-- h:domain_grant(domid) -> the token for joining a strict lab as domid
+	domain_grant = function(h, domid)
+		local _, token = core.evtchnx_domain_grant(h, domid)
+		return token
+	end,
 	domain_destroy = core.evtchnx_domain_destroy,
 	raise_virq = core.evtchnx_raise_virq,
 }

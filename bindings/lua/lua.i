@@ -438,6 +438,19 @@ EVX_INTEGER_IN(int, (long long)INT_MIN, (long long)INT_MAX, "32-bit integer")
 	SWIG_arg++;
 }
 
+/* evtchnx_domain_grant(h, domid) -> 0, the token (a string). */
+%typemap(in, numinputs=0) (char *token, size_t size)
+	(char evtchnx_tok[EVTCHNX_TOKEN_SIZE]) {
+	evtchnx_tok[0] = '\0';
+	$1 = evtchnx_tok;
+	$2 = sizeof(evtchnx_tok);
+}
+
+%typemap(argout) (char *token, size_t size) {
+	lua_pushstring(L, $1);
+	SWIG_arg++;
+}
+
 /* Nothing pending is not an error: nil. */
 %typemap(out) int evtchnx_pending {
 	if ($1 == -EAGAIN) {

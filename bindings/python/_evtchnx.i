@@ -366,6 +366,21 @@ static PyObject *evtchnx_py_wait(PyObject *obj, int timeout_ms)
 		SWIG_fail;
 }
 
+/* evtchnx_domain_grant(h, domid) -> the token, a str. */
+%typemap(in, numinputs=0) (char *token, size_t size)
+	(char evtchnx_tok[EVTCHNX_TOKEN_SIZE]) {
+	evtchnx_tok[0] = '\0';
+	$1 = evtchnx_tok;
+	$2 = sizeof(evtchnx_tok);
+}
+
+%typemap(argout) (char *token, size_t size) {
+	Py_XDECREF($result);
+	$result = PyUnicode_FromString($1);
+	if (!$result)
+		SWIG_fail;
+}
+
 /* ---- wrapped by hand ------------------------------------------------- */
 
 %ignore evtchnx_close;

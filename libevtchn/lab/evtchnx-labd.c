@@ -4,21 +4,25 @@
  * evtchnx-labd - the server of a shared evtchnx lab "sim:NAME".
  *
  *   evtchnx-labd [--foreground] [--grace-ms MS] [--max-handles N]
- *                [--max-per-process N] [--hello-timeout-ms MS] NAME
+ *                [--max-per-process N] [--hello-timeout-ms MS]
+ *                [--strict] [--owner PID] NAME
  *
  * Started by the library on the first open of a lab (then it detaches once
  * it listens), or by hand with --foreground (`evtchnx lab serve NAME`).  It
  * leaves when its last handle has been gone for the grace period
  * (--grace-ms, else $EVTCHNX_LAB_GRACE_MS, else 2000 ms).  The limits
  * default to $EVTCHNX_LAB_MAX_HANDLES, $EVTCHNX_LAB_MAX_PER_PROCESS and
- * $EVTCHNX_LAB_HELLO_TIMEOUT_MS, else to the values in server.h.  SIGTERM,
- * SIGINT and SIGHUP shut it down cleanly.
+ * $EVTCHNX_LAB_HELLO_TIMEOUT_MS, else to the values in server.h.  --strict
+ * (or $EVTCHNX_LAB_STRICT=1) makes a strict lab, whose domain 0 is open to
+ * process --owner (default: the one that started this program) and to
+ * holders of its token.  SIGTERM, SIGINT and SIGHUP shut it down cleanly.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -36,7 +40,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: evtchnx-labd [--foreground] [--grace-ms MS] [--max-handles N]\n"
-		   "                    [--max-per-process N] [--hello-timeout-ms MS] NAME\n");
+		   "                    [--max-per-process N] [--hello-timeout-ms MS]\n"
+		   "                    [--strict] [--owner PID] NAME\n");
 }
 
 /* A limit from the environment, if set and valid. */
@@ -96,6 +101,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (env && parse_ms(env, &grace))
 		grace = DEFAULT_GRACE_MS;
+	cfg.owner = getppid();
+	cfg.strict = getenv("EVTCHNX_LAB_STRICT") && !strcmp(getenv("EVTCHNX_LAB_STRICT"), "1");
 	env_limit("EVTCHNX_LAB_MAX_HANDLES", &cfg.max_handles);
 	env_limit("EVTCHNX_LAB_MAX_PER_PROCESS", &cfg.max_per_process);
 	env_limit("EVTCHNX_LAB_HELLO_TIMEOUT_MS", &cfg.hello_timeout_ms);
@@ -107,6 +114,17 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--foreground")) {
 			foreground = true;
+		} else if (!strcmp(argv[i], "--strict")) {
+			cfg.strict = true;
+		} else if (!strcmp(argv[i], "--owner") && i + 1 < argc) {
+			char *end;
+			long pid = strtol(argv[++i], &end, 10);
+
+			if (*end || pid <= 0 || pid > INT32_MAX) {
+				fprintf(stderr, "evtchnx-labd: bad --owner '%s'\n", argv[i]);
+				return 2;
+			}
+			cfg.owner = (pid_t)pid;
 		} else if (limit && i + 1 < argc) {
 			if (parse_ms(argv[++i], limit) || !*limit) {
 				fprintf(stderr, "evtchnx-labd: bad %s '%s'\n", argv[i - 1], argv[i]);

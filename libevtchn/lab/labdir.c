@@ -182,10 +182,10 @@ static int find_labd(char *out, size_t cap)
 
 /* Start evtchnx-labd for @name.  It listens before its first process exits,
  * so once that exit is seen a connect succeeds. */
-static int spawn_server(const char *name)
+static int spawn_server(const char *name, uint32_t flags)
 {
-	char path[PATH_MAX];
-	char *argv[] = { path, (char *)name, NULL };
+	char path[PATH_MAX], owner[24];
+	char *argv[] = { path, "--owner", owner, (char *)name, NULL, NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none;
@@ -195,6 +195,11 @@ static int spawn_server(const char *name)
 	err = find_labd(path, sizeof(path));
 	if (err)
 		return err;
+	snprintf(owner, sizeof(owner), "%d", (int)getpid());
+	if (flags & EVTCHNX_OPEN_STRICT) { /* a strict lab, owned by us */
+		argv[3] = "--strict";
+		argv[4] = (char *)name;
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -237,7 +242,7 @@ int lab_connect(const char *name, uint32_t flags)
 	fd = try_connect(&p); /* someone else may have started it */
 	if (fd >= 0)
 		goto out;
-	err = spawn_server(name);
+	err = spawn_server(name, flags);
 	if (err)
 		goto out;
 	for (int i = 0; i < 500; i++) { /* up to 5 s if the server was reaped elsewhere */

@@ -19,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2u
+#define PROTO_VERSION 3u
+#define PROTO_TOKEN_LEN 32u /* hex digits, EVTCHNX_TOKEN_SIZE - 1 */
 #define PROTO_MAX_RECS 256u
 #define PROTO_MAX_FDS 3u
 
@@ -35,7 +36,8 @@
 #define PROTO_DEFAULT_TIMEOUT_MS 10000u
 
 enum proto_op {
-	PROTO_HELLO = 1,       /* arg: domid, version; fds back: epoll set, control page */
+	PROTO_HELLO = 1,       /* arg: domid, version, PROTO_HELLO_*; token; fds back:
+				* control page, epoll set */
 	PROTO_BYE,             /* leave the lab (close every port) */
 	PROTO_SYNC,            /* records of changed ports */
 	PROTO_GET_LINK,        /* arg: link id; result: PROTO_ROLE_*; fds back below */
@@ -51,7 +53,11 @@ enum proto_op {
 	PROTO_DOMAIN_CREATE,   /* arg: domid */
 	PROTO_DOMAIN_DESTROY,  /* arg: domid */
 	PROTO_RAISE_VIRQ,      /* arg: domid, virq */
+	PROTO_DOMAIN_GRANT,    /* arg: domid; the token back in the reply */
 };
+
+/* PROTO_HELLO flags. */
+#define PROTO_HELLO_STRICT 0x1u /* refuse to join a lab that is not strict */
 
 /* PROTO_GET_LINK: the handle's role on the link, and the descriptors that
  * come with it, in this order: the tx page (read-write for the sender,
@@ -63,6 +69,7 @@ enum proto_op {
 struct proto_req {
 	uint32_t op;
 	uint32_t arg[3];
+	char token[PROTO_TOKEN_LEN]; /* HELLO: the domain's token, if any */
 };
 
 /* One port of the handle as the lab sees it now. */
@@ -91,6 +98,7 @@ struct proto_rep {
 	uint32_t flags;  /* PROTO_F_* */
 	uint32_t nrec;   /* records that follow */
 	struct proto_status status; /* PROTO_STATUS */
+	char token[PROTO_TOKEN_LEN];  /* PROTO_DOMAIN_GRANT */
 	struct proto_rec rec[PROTO_MAX_RECS];
 };
 

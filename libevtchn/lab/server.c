@@ -25,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -73,8 +74,11 @@ struct client {
 	struct portset raised;  /* ports the lab raised an event on */
 	struct link *out;       /* links this handle sends on */
 	struct link *in;        /* links this handle receives on */
-	int *retired;           /* wake-ups of links gone since its last sync */
-	unsigned int nretired, retired_cap;
+	struct link *retired;   /* links into it gone since its last sync */
+	struct link *retiring;  /* ... gone before its last sync */
+	unsigned int nretired;  /* in both lists */
+	struct home *homes;     /* UNBOUND ports: the link their events came on */
+	unsigned int nhomes, homes_cap;
 	struct watch wsock, wpid;
 };
 
@@ -93,8 +97,16 @@ struct lab_server {
 	struct client *requester; /* the client whose request is served */
 	bool must_drop;           /* some client has lost_event */
 	uint32_t last_link_id;
+	struct token *tokens;     /* handed out by PROTO_DOMAIN_GRANT */
 	struct client *clients[RULES_MAX_HANDLES + 1];
 	struct proto_rep rep; /* reply buffer */
+};
+
+/* A domain's token: the capability to join a strict lab as that domain. */
+struct token {
+	uint16_t domid;
+	char hex[PROTO_TOKEN_LEN];
+	struct token *next;
 };
 
 static struct client *client_of(struct lab_server *s, uint32_t id)
@@ -105,6 +117,12 @@ static struct client *client_of(struct lab_server *s, uint32_t id)
 static void wake(int fd)
 {
 	(void)eventfd_write(fd, 1);
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 /* ---- links ----------------------------------------------------------------- */
@@ -167,63 +185,121 @@ static void link_get(struct lab_server *s, struct client *from,
 }
 
 /*
- * A link's wake-up stays in its receiver's epoll set until the receiver has
- * read the records of the ports the link carried (its next PROTO_SYNC): a
- * wake-up given just before the link went must not be lost, and the
- * receiver must not be woken for nothing when none was.  Then it goes, so a
+ * A link whose last channel closed stays with its receiver until the
+ * receiver has read the records of the ports it carried, and then for one
+ * more sync (the receiver maps the link while it applies them): events sent
+ * just before the close are still in its pages, and a wake-up given just
+ * before must not be lost.  Then it goes, and with it its wake-up, so a
  * sender that keeps its copy wakes nobody.  Past RETIRED_MAX of them the
  * receiver is asked to sync.
  */
 #define RETIRED_MAX 64u
 
-static void drop_retired(struct client *c)
+static void link_close(struct client *to, struct link *l)
 {
-	while (c->nretired) {
-		int fd = c->retired[--c->nretired];
+	if (l->wake >= 0) {
+		(void)epoll_ctl(to->epfd, EPOLL_CTL_DEL, l->wake, NULL);
+		close(l->wake);
+	}
+	close_fd(l->tx_fd);
+	close_fd(l->rx_fd);
+	free(l);
+}
 
-		(void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
-		close(fd);
+static void drop_links(struct client *c, struct link **list)
+{
+	while (*list) {
+		struct link *l = *list;
+
+		*list = l->next_in;
+		c->nretired--;
+		link_close(c, l);
 	}
 }
 
-static void retire_wake(struct client *to, int fd)
+/* A sync is complete: links retired before the one before it can go. */
+static void age_retired(struct client *c)
 {
-	if (to->nretired == to->retired_cap) {
-		unsigned int cap = to->retired_cap ? to->retired_cap * 2 : 8;
-		int *r = realloc(to->retired, cap * sizeof(*r));
-
-		if (!r) { /* keep the contract at the price of a spurious wake */
-			(void)epoll_ctl(to->epfd, EPOLL_CTL_DEL, fd, NULL);
-			close(fd);
-			wake(to->wake);
-			return;
-		}
-		to->retired = r;
-		to->retired_cap = cap;
-	}
-	to->retired[to->nretired++] = fd;
-	if (to->nretired == RETIRED_MAX)
-		wake(to->wake);
+	drop_links(c, &c->retiring);
+	c->retiring = c->retired;
+	c->retired = NULL;
 }
 
 static void link_free(struct link *l)
 {
 	struct link **pp = &l->from->out;
+	struct client *to = l->to;
 
 	while (*pp != l)
 		pp = &(*pp)->next_out;
 	*pp = l->next_out;
-	pp = &l->to->in;
+	pp = &to->in;
 	while (*pp != l)
 		pp = &(*pp)->next_in;
 	*pp = l->next_in;
-	if (l->wake >= 0)
-		retire_wake(l->to, l->wake);
-	if (l->tx_fd >= 0)
-		close(l->tx_fd);
-	if (l->rx_fd >= 0)
-		close(l->rx_fd);
-	free(l);
+	if (l->wake < 0) { /* never carried an event */
+		link_close(to, l);
+		return;
+	}
+	l->from = NULL; /* it may go before the link does */
+	l->next_in = to->retired;
+	to->retired = l;
+	if (++to->nretired == RETIRED_MAX)
+		wake(to->wake);
+}
+
+/* The link (live or retired) @c receives on with id @id. */
+static struct link *link_into(struct client *c, uint32_t id)
+{
+	struct link *lists[] = { c->in, c->retired, c->retiring };
+
+	for (unsigned int i = 0; i < 3; i++)
+		for (struct link *l = lists[i]; l; l = l->next_in)
+			if (l->id == id)
+				return l;
+	return NULL;
+}
+
+/* ---- homes: where an UNBOUND port's last events are ---------------------------- */
+
+struct home {
+	uint32_t port;
+	uint32_t link;
+};
+
+static struct home *home_of(struct client *c, uint32_t port)
+{
+	for (unsigned int i = 0; i < c->nhomes; i++)
+		if (c->homes[i].port == port)
+			return &c->homes[i];
+	return NULL;
+}
+
+static void home_set(struct client *c, uint32_t port, uint32_t link)
+{
+	struct home *h = home_of(c, port);
+
+	if (!h) {
+		if (c->nhomes == c->homes_cap) {
+			unsigned int cap = c->homes_cap ? c->homes_cap * 2 : 8;
+			struct home *n = realloc(c->homes, cap * sizeof(*n));
+
+			if (!n)
+				return; /* the handle keeps the link it knows */
+			c->homes = n;
+			c->homes_cap = cap;
+		}
+		h = &c->homes[c->nhomes++];
+	}
+	*h = (struct home){ port, link };
+}
+
+static void home_del(struct client *c, uint32_t port)
+{
+	struct home *h = home_of(c, port);
+
+	if (h)
+		*h = c->homes[--c->nhomes];
 }
 
 static void link_put(struct client *from, struct client *to)
@@ -284,24 +360,34 @@ static void hook_clear(void *ctx, const struct rules_event *ev)
 {
 	struct client *c = client_of(ctx, ev->owner);
 
-	if (c)
+	if (c) {
 		(void)portset_del(&c->raised, ev->port);
+		home_del(c, ev->port);
+	}
 }
 
-static void hook_channel(void *ctx, uint32_t a, uint32_t b, bool up)
+static void hook_channel(void *ctx, uint32_t a, uint32_t pa, uint32_t b,
+			 uint32_t pb, bool up)
 {
 	struct lab_server *s = ctx;
 	struct client *ca = client_of(s, a), *cb = client_of(s, b);
+	struct link *l;
 
 	if (!ca || !cb)
 		return;
 	if (up) {
 		link_get(s, ca, cb);
 		link_get(s, cb, ca);
-	} else {
-		link_put(ca, cb);
-		link_put(cb, ca);
+		return;
 	}
+	/* The surviving end keeps the events sent before the close: its
+	 * record names the link they are on, until it is freed or bound. */
+	if ((l = link_find(cb, ca)) && l->wake >= 0)
+		home_set(ca, pa, l->id);
+	if ((l = link_find(ca, cb)) && l->wake >= 0)
+		home_set(cb, pb, l->id);
+	link_put(ca, cb);
+	link_put(cb, ca);
 }
 
 /* @port of @c's domain, if @c owns it. */
@@ -424,12 +510,6 @@ static void client_leave(struct lab_server *s, struct client *c)
 	s->njoined--;
 }
 
-static void close_fd(int fd)
-{
-	if (fd >= 0)
-		close(fd);
-}
-
 static void client_drop(struct lab_server *s, struct client *c)
 {
 	client_leave(s, c);
@@ -443,8 +523,9 @@ static void client_drop(struct lab_server *s, struct client *c)
 		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
 		close(c->pidfd);
 	}
-	drop_retired(c);
-	free(c->retired);
+	drop_links(c, &c->retired);
+	drop_links(c, &c->retiring);
+	free(c->homes);
 	close_fd(c->epfd);
 	close_fd(c->wake);
 	if (c->ctl)
@@ -487,6 +568,11 @@ static void fill_rec(struct lab_server *s, struct client *c, uint32_t port,
 
 		r->rx_link = link_id(s, peer, c);
 		r->tx_link = link_id(s, c, peer);
+	} else if (p->state == RULES_UNBOUND) {
+		struct home *h = home_of(c, port);
+
+		if (h && link_into(c, h->link))
+			r->rx_link = h->link;
 	}
 }
 
@@ -507,7 +593,7 @@ static int do_sync(struct lab_server *s, struct client *c)
 	if (c->dirty.nonempty)
 		s->rep.flags |= PROTO_F_MORE;
 	else
-		drop_retired(c); /* it has every record now */
+		age_retired(c); /* it has every record now */
 	return 0;
 }
 
@@ -520,8 +606,7 @@ static int do_get_link(struct lab_server *s, struct client *c, uint32_t id,
 	for (l = c->out; l && l->id != id; l = l->next_out)
 		;
 	if (!l)
-		for (l = c->in; l && l->id != id; l = l->next_in)
-			;
+		l = link_into(c, id);
 	if (!l)
 		return -ENOENT;
 	if (!link_ready(s, l))
@@ -550,6 +635,81 @@ fail:
 	return -EMFILE;
 }
 
+static struct token *token_of(struct lab_server *s, uint32_t domid)
+{
+	struct token *t = s->tokens;
+
+	while (t && t->domid != domid)
+		t = t->next;
+	return t;
+}
+
+/* In a strict lab, joining as @domid takes its token (compared in constant
+ * time); domain 0 is also open to the process that started the lab. */
+static int may_join(struct lab_server *s, struct client *c, uint32_t domid,
+		    const char *token)
+{
+	struct token *t;
+	unsigned char diff = 0;
+
+	if (!s->cfg.strict)
+		return 0;
+	if (domid == RULES_CONTROL_DOMID && c->pid > 0 && c->pid == s->cfg.owner)
+		return 0;
+	t = domid < RULES_DOMID_FIRST_RESERVED ? token_of(s, domid) : NULL;
+	if (!t)
+		return -EACCES;
+	for (unsigned int i = 0; i < PROTO_TOKEN_LEN; i++)
+		diff |= (unsigned char)(t->hex[i] ^ token[i]);
+	return diff ? -EACCES : 0;
+}
+
+/* The token of @domid, made on first request; the control domain only. */
+static int do_grant(struct lab_server *s, struct client *c, uint32_t domid)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char raw[PROTO_TOKEN_LEN / 2];
+	struct token *t;
+
+	if (c->rh.orphaned || c->rh.domid != RULES_CONTROL_DOMID)
+		return -EPERM;
+	if (domid == RULES_DOMID_SELF)
+		domid = RULES_CONTROL_DOMID;
+	if (domid >= RULES_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	t = token_of(s, domid);
+	if (!t) {
+		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+			return -EAGAIN;
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		t->domid = (uint16_t)domid;
+		for (unsigned int i = 0; i < sizeof(raw); i++) {
+			t->hex[2 * i] = digits[raw[i] >> 4];
+			t->hex[2 * i + 1] = digits[raw[i] & 15];
+		}
+		t->next = s->tokens;
+		s->tokens = t;
+	}
+	memcpy(s->rep.token, t->hex, PROTO_TOKEN_LEN);
+	return 0;
+}
+
+/* A destroyed domain's token goes with it. */
+static void drop_token(struct lab_server *s, uint32_t domid)
+{
+	for (struct token **pp = &s->tokens; *pp; pp = &(*pp)->next) {
+		if ((*pp)->domid == domid) {
+			struct token *t = *pp;
+
+			*pp = t->next;
+			free(t);
+			return;
+		}
+	}
+}
+
 static int do_hello(struct lab_server *s, struct client *c,
 		    const struct proto_req *rq, int *fds, unsigned int *nfds)
 {
@@ -557,11 +717,15 @@ static int do_hello(struct lab_server *s, struct client *c,
 				  .data.u64 = PROTO_WAKE_LAB };
 	uint32_t id;
 	int err, ro, fd;
-
 	unsigned int mine = 0;
 
 	if (rq->arg[1] != PROTO_VERSION)
 		return -EPROTONOSUPPORT;
+	if ((rq->arg[2] & PROTO_HELLO_STRICT) && !s->cfg.strict)
+		return -EPERM; /* asked for a strict lab: this one is not */
+	err = may_join(s, c, rq->arg[0], rq->token);
+	if (err)
+		return err;
 	if (s->njoined >= s->cfg.max_handles)
 		return -ENFILE; /* the lab's handle limit */
 	for (struct client *o = s->all; o && c->pid; o = o->next)
@@ -674,8 +838,12 @@ static int dispatch(struct lab_server *s, struct client *c,
 		return rules_domain_create(lab, h, a[0]);
 	case PROTO_DOMAIN_DESTROY:
 		r = rules_domain_destroy(lab, h, a[0]);
+		if (r == 0)
+			drop_token(s, a[0]);
 		announce_orphans(s);
 		return r;
+	case PROTO_DOMAIN_GRANT:
+		return do_grant(s, c, a[0]);
 	case PROTO_RAISE_VIRQ:
 		return rules_raise_virq(lab, h, a[0], a[1]);
 	default:
@@ -1020,6 +1188,8 @@ void lab_server_free(struct lab_server *s)
 	close_fd(s->cfg.listen_fd);
 	close_fd(s->cfg.door_fd);
 	close_fd(s->cfg.signal_fd);
+	while (s->tokens)
+		drop_token(s, s->tokens->domid);
 	rules_lab_free(s->lab);
 	free(s);
 }
@@ -1034,8 +1204,16 @@ void lab_server_forget(struct lab_server *s)
 		close_fd(c->epfd);
 		close_fd(c->wake);
 		close_fd(c->ctl_fd);
-		for (unsigned int i = 0; i < c->nretired; i++)
-			close_fd(c->retired[i]);
+		for (struct link *l = c->retired; l; l = l->next_in) {
+			close_fd(l->tx_fd);
+			close_fd(l->rx_fd);
+			close_fd(l->wake);
+		}
+		for (struct link *l = c->retiring; l; l = l->next_in) {
+			close_fd(l->tx_fd);
+			close_fd(l->rx_fd);
+			close_fd(l->wake);
+		}
 		for (struct link *l = c->out; l; l = l->next_out) {
 			close_fd(l->tx_fd);
 			close_fd(l->rx_fd);

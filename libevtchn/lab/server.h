@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct lab_server;
 
@@ -34,6 +35,10 @@ struct lab_server_config {
 	/* Shared lab: a signalfd; when it is readable the lab shuts down at
 	 * once (its files removed, its handles told).  -1 otherwise. */
 	int signal_fd;
+	/* Strict lab: joining as a domain takes its token; domain 0 is also
+	 * open to process @owner (the one that started the lab). */
+	bool strict;
+	pid_t owner;
 	/* Limits; 0 takes the default (LAB_DEFAULT_*). */
 	unsigned int max_handles;       /* joined handles in the lab */
 	unsigned int max_per_process;   /* joined handles of one process */

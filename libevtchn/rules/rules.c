@@ -263,11 +263,11 @@ static void clear_port(struct rules_lab *lab, const struct rules_domain *d,
 	lab->hooks.clear(lab->hooks.ctx, &ev);
 }
 
-static void notify_channel(struct rules_lab *lab, uint32_t a, uint32_t b,
-			   bool up)
+static void notify_channel(struct rules_lab *lab, uint32_t a, uint32_t pa,
+			   uint32_t b, uint32_t pb, bool up)
 {
 	if (a && b && lab->hooks.channel)
-		lab->hooks.channel(lab->hooks.ctx, a, b, up);
+		lab->hooks.channel(lab->hooks.ctx, a, pa, b, pb, up);
 }
 
 static void notify_changed(struct rules_lab *lab, uint32_t owner,
@@ -339,7 +339,7 @@ static void close_port(struct rules_lab *lab, struct rules_domain *d,
 		if (!rp || rp->state != RULES_INTERDOMAIN ||
 		    rp->remote_dom != d->domid || rp->remote_port != port)
 			break;
-		notify_channel(lab, owner, rp->owner, false);
+		notify_channel(lab, owner, port, rp->owner, p->remote_port, false);
 		rp->state = RULES_UNBOUND;
 		rp->remote_dom = d->domid;
 		rp->remote_port = 0;
@@ -578,7 +578,7 @@ int rules_bind_interdomain(struct rules_lab *lab, struct rules_handle *caller,
 	rp->state = RULES_INTERDOMAIN;
 	rp->remote_port = (uint32_t)lport;
 
-	notify_channel(lab, caller->id, rp->owner, true);
+	notify_channel(lab, caller->id, (uint32_t)lport, rp->owner, remote_port, true);
 	clear_port(lab, own, (uint32_t)lport);
 	raise_port(lab, own, (uint32_t)lport); /* pending on bind */
 	notify_changed(lab, rp->owner, remote_port);
@@ -640,7 +640,7 @@ int rules_adopt(struct rules_lab *lab, struct rules_handle *caller,
 	if (p->state == RULES_INTERDOMAIN) {
 		uint32_t peer = rules_peer_owner(lab, own->domid, port);
 
-		notify_channel(lab, caller->id, peer, true);
+		notify_channel(lab, caller->id, port, peer, p->remote_port, true);
 		notify_changed(lab, peer, p->remote_port);
 	}
 	return 0;

@@ -88,10 +88,11 @@ struct rules_hooks {
 	 * ownership of the peer's end, or it was freed) by an operation that
 	 * did not name that port itself: the owner must re-read it. */
 	void (*changed)(void *ctx, uint32_t owner, uint32_t port);
-	/* A channel between ports owned by handles @a and @b came into being
-	 * (@up) or went away: bound, adopted, closed.  Not called for a
-	 * channel with an end that no handle owns. */
-	void (*channel)(void *ctx, uint32_t a, uint32_t b, bool up);
+	/* A channel between port @pa owned by handle @a and port @pb owned by
+	 * handle @b came into being (@up) or went away: bound, adopted,
+	 * closed.  Not called for a channel with an end that no handle owns. */
+	void (*channel)(void *ctx, uint32_t a, uint32_t pa, uint32_t b,
+			uint32_t pb, bool up);
 };
 
 struct rules_lab;

@@ -99,17 +99,28 @@ static struct sim *sim_of(struct evtchnx_handle *h)
 
 /* @fds: room for PROTO_MAX_FDS descriptors; at least @nfds_want must come
  * with a successful reply. */
+static int request3(struct sim *s, const struct proto_req *rq,
+		    struct proto_rep *rep, int *fds, unsigned int nfds_want);
+
 static int request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
 		   struct proto_rep *rep, int *fds, unsigned int nfds_want)
 {
 	struct proto_req rq = { .op = op, .arg = { a0, a1, 0 } };
+
+	return request3(s, &rq, rep, fds, nfds_want);
+}
+
+static int request3(struct sim *s, const struct proto_req *rq,
+		    struct proto_rep *rep, int *fds, unsigned int nfds_want)
+{
+	uint32_t op = rq->op;
 	int got[PROTO_MAX_FDS];
 	unsigned int ngot = 0;
 	ssize_t n;
 
 	if (s->broken)
 		return -EIO;
-	if (proto_send(s->sock, &rq, sizeof(rq), NULL, 0) < 0)
+	if (proto_send(s->sock, rq, sizeof(*rq), NULL, 0) < 0)
 		goto broken;
 	n = proto_recv(s->sock, rep, sizeof(*rep), got, &ngot);
 	if (n == -EAGAIN) { /* no answer in time (a stopped server?) */
@@ -372,10 +383,20 @@ static int apply(struct sim *s, const struct proto_rec *r, bool fresh)
 			link_unref(s, tx);
 			return -EIO;
 		}
-	} else if (r->state == RULES_UNBOUND && cp->rx) {
-		/* The peer closed: what it sent before stays pending. */
-		rx = cp->rx;
-		rx->refs++;
+	} else if (r->state == RULES_UNBOUND) {
+		/* The peer closed: what it sent before stays pending, on the
+		 * link the record names (we may never have seen the channel)
+		 * or else on the one we know. */
+		if (r->rx_link && (!cp->rx || cp->rx->id != r->rx_link))
+			rx = link_ref(s, r->rx_link, &err);
+		if (rx && !(rx->role & PROTO_ROLE_RECEIVER)) {
+			link_unref(s, rx);
+			rx = NULL;
+		}
+		if (!rx && cp->rx) {
+			rx = cp->rx;
+			rx->refs++;
+		}
 	}
 	if (cp->rx != rx && cp->rx) {
 		if (link_pending(cp->rx->rcv.tx, cp->rx->rcv.rx, r->port))
@@ -513,8 +534,12 @@ static void set_timeouts(int sock)
 	(void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static int hello(struct sim *s, uint32_t domid)
+static int hello(struct sim *s, uint32_t domid, uint32_t flags)
 {
+	struct proto_req rq = { .op = PROTO_HELLO,
+				.arg = { domid, PROTO_VERSION,
+					 flags & EVTCHNX_OPEN_STRICT ? PROTO_HELLO_STRICT : 0 } };
+	const char *token = getenv("EVTCHNX_LAB_TOKEN");
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
 				  .data.u64 = PROTO_WAKE_SELF };
 	struct epoll_event eof = { .events = EPOLLIN | EPOLLRDHUP,
@@ -522,7 +547,9 @@ static int hello(struct sim *s, uint32_t domid)
 	int fds[PROTO_MAX_FDS], r;
 
 	set_timeouts(s->sock);
-	r = request(s, PROTO_HELLO, domid, PROTO_VERSION, &s->rep, fds, 2);
+	if (token && strlen(token) == PROTO_TOKEN_LEN)
+		memcpy(rq.token, token, PROTO_TOKEN_LEN);
+	r = request3(s, &rq, &s->rep, fds, 2);
 	if (r < 0)
 		return r;
 	s->id = (uint32_t)r;
@@ -555,7 +582,7 @@ static int sim_open(struct evtchnx_handle *h, const char *name,
 			s->private_lab = false; /* nothing to release */
 			goto fail;
 		}
-		r = hello(s, opts->domid);
+		r = hello(s, opts->domid, opts->flags);
 		/* -EIO: a shared lab's server retired as we connected: again. */
 		if (r != -EIO || !name || attempt == 4)
 			break;
@@ -703,6 +730,19 @@ static int sim_domain_create(struct evtchnx_handle *h, uint32_t domid)
 static int sim_domain_destroy(struct evtchnx_handle *h, uint32_t domid)
 {
 	return simple_request(h, PROTO_DOMAIN_DESTROY, domid, 0);
+}
+
+static int sim_domain_grant(struct evtchnx_handle *h, uint32_t domid,
+			    char *token)
+{
+	struct sim *s = sim_of(h);
+	int r = simple_request(h, PROTO_DOMAIN_GRANT, domid, 0);
+
+	if (r < 0)
+		return r;
+	memcpy(token, s->rep.token, PROTO_TOKEN_LEN);
+	token[PROTO_TOKEN_LEN] = '\0';
+	return 0;
 }
 
 static int sim_raise_virq(struct evtchnx_handle *h, uint32_t domid,
@@ -915,5 +955,6 @@ const struct evtchnx_backend_ops evtchnx_sim_ops = {
 	.is_pending = sim_is_pending,
 	.domain_create = sim_domain_create,
 	.domain_destroy = sim_domain_destroy,
+	.domain_grant = sim_domain_grant,
 	.raise_virq = sim_raise_virq,
 };

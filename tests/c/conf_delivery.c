@@ -658,6 +658,36 @@ CASE(event_sent_before_peer_close_delivered)
 	EXPECT_NONE(b);
 }
 
+/* The receiver makes no call between the peer's bind, send and close: it
+ * never saw the channel, yet the event is still its to take. */
+CASE(event_from_a_channel_the_receiver_never_saw)
+{
+	struct evtchnx_handle *a, *b;
+	uint32_t pa, pb;
+
+	open_pair(&a, &b);
+	pa = (uint32_t)CHECK_OK(evtchnx_alloc_unbound(a, SELF, (uint32_t)evtchnx_domid(b)));
+	pb = (uint32_t)CHECK_OK(evtchnx_bind_interdomain(b, (uint32_t)evtchnx_domid(a), pa));
+	CHECK_OK(evtchnx_send(b, pb));
+	CHECK_OK(evtchnx_unbind(b, pb));
+	CHECK_READABLE(a);
+	EXPECT_PORT(a, pa);
+	CHECK_UNBOUND(a, SELF, pa, evtchnx_domid(b));
+	UNMASK(a, pa);
+	EXPECT_NONE(a);
+	/* And once more with the peer's whole handle closed. */
+	b = h_open_raw(h_target(), &(struct evtchnx_open_opts){
+		.sz = sizeof(struct evtchnx_open_opts), .domid = h_dom(2) });
+	CHECK(b != NULL);
+	pb = (uint32_t)CHECK_OK(evtchnx_bind_interdomain(b, (uint32_t)evtchnx_domid(a), pa));
+	CHECK_OK(evtchnx_send(b, pb));
+	close_h(b);
+	CHECK_READABLE(a);
+	EXPECT_PORT(a, pa);
+	UNMASK(a, pa);
+	EXPECT_NONE(a);
+}
+
 CASE(event_latched_while_masked_survives_peer_close)
 {
 	struct evtchnx_handle *a, *b;

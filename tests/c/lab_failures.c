@@ -474,3 +474,104 @@ CASE(forked_child_keeps_no_private_lab_descriptor)
 	CHECK(waitpid(kid, &status, 0) == kid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
+
+/* ---- a strict lab ------------------------------------------------------------------- */
+
+/* In a child: open the strict lab as @domid with @token (NULL: none);
+ * exit 0 when the outcome is @want_errno (0: a handle). */
+static void child_open(uint32_t domid, const char *token, int want_errno)
+{
+	struct evtchnx_open_opts o = { .sz = sizeof(o), .domid = domid,
+				       .flags = EVTCHNX_OPEN_NO_SPAWN };
+	struct evtchnx_handle *h;
+
+	if (token)
+		setenv("EVTCHNX_LAB_TOKEN", token, 1);
+	else
+		unsetenv("EVTCHNX_LAB_TOKEN");
+	h = evtchnx_open(lab_target, &o);
+	if (want_errno ? (h || errno != want_errno) : !h) {
+		fprintf(stderr, "child: open as dom %u with %s: %s\n", domid,
+			token ? "a token" : "no token", h ? "a handle" : strerror(errno));
+		_exit(1);
+	}
+	_exit(0);
+}
+
+static void expect_child(uint32_t domid, const char *token, int want_errno)
+{
+	int status;
+	pid_t kid = fork();
+
+	if (kid == 0)
+		child_open(domid, token, want_errno);
+	CHECK(kid > 0 && waitpid(kid, &status, 0) == kid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		h_fail(__FILE__, __LINE__, "open as dom %u with %s: expected %s",
+		       domid, token ? "a token" : "no token",
+		       want_errno ? strerror(want_errno) : "a handle");
+}
+
+CASE(strict_lab_joins_only_with_the_domain_token)
+{
+	struct evtchnx_open_opts strict = { .sz = sizeof(strict),
+					    .flags = EVTCHNX_OPEN_STRICT };
+	struct evtchnx_handle *c, *g;
+	char t2[EVTCHNX_TOKEN_SIZE], t0[EVTCHNX_TOKEN_SIZE], bad[EVTCHNX_TOKEN_SIZE];
+	pid_t pid;
+
+	require_sim("a lab server of our own");
+	name_lab("strict");
+	c = h_open_raw(lab_target, &strict); /* starts it: we own domain 0 */
+	CHECK(c != NULL);
+	pid = daemon_pid();
+	/* Another process as the control domain or as a guest: refused. */
+	expect_child(0, NULL, EACCES);
+	expect_child(2, NULL, EACCES);
+	/* The control domain hands out tokens; a guest's opens its domain only. */
+	CHECK_OK(evtchnx_domain_grant(c, 2, t2, sizeof(t2)));
+	CHECK_EQ(strlen(t2), EVTCHNX_TOKEN_SIZE - 1);
+	expect_child(2, t2, 0);
+	expect_child(3, t2, EACCES);
+	expect_child(0, t2, EACCES);
+	memcpy(bad, t2, sizeof(bad));
+	bad[0] = bad[0] == 'a' ? 'b' : 'a';
+	expect_child(2, bad, EACCES);
+	/* Domain 0's token makes another process the control domain. */
+	CHECK_OK(evtchnx_domain_grant(c, 0, t0, sizeof(t0)));
+	expect_child(0, t0, 0);
+	/* Only the control domain grants; a destroyed domain's token dies. */
+	setenv("EVTCHNX_LAB_TOKEN", t2, 1);
+	g = open_lab(2);
+	unsetenv("EVTCHNX_LAB_TOKEN");
+	CHECK(g != NULL);
+	CHECK_ERR(evtchnx_domain_grant(g, 3, t0, sizeof(t0)), EPERM);
+	CHECK_ERR(evtchnx_domain_grant(c, 3, t0, 8), EINVAL);
+	close_h(g);
+	h_domain_create(c, 4);
+	{
+		char t4[EVTCHNX_TOKEN_SIZE];
+
+		CHECK_OK(evtchnx_domain_grant(c, 4, t4, sizeof(t4)));
+		CHECK_OK(evtchnx_domain_destroy(c, 4));
+		expect_child(4, t4, EACCES);
+	}
+	close_h(c);
+	if (pid > 0)
+		kill(pid, SIGTERM);
+}
+
+CASE(strict_flag_refuses_a_permissive_lab)
+{
+	struct evtchnx_open_opts strict = { .sz = sizeof(strict),
+					    .flags = EVTCHNX_OPEN_STRICT | EVTCHNX_OPEN_NO_SPAWN };
+	pid_t pid;
+
+	require_sim("a lab server of our own");
+	name_lab("lax");
+	pid = start_labd(NULL);
+	CHECK_OPEN_ERR(lab_target, &strict, EPERM);
+	CHECK(open_lab(1) != NULL); /* permissive: anyone, as anything */
+	CHECK_OPEN_ERR("sim", &strict, EPERM); /* the private lab never is strict */
+	stop_labd(pid);
+}

@@ -152,22 +152,26 @@ echo "SONAME $soname"
 nm -D --defined-only "$real" >"$work_dir/exports.txt"
 bad=$(awk '
 	$2 == "A" && $3 ~ /^EVTCHNX_[0-9.]+$/ { next }   # version nodes
-	$3 ~ /^evtchnx_[a-z0-9_]+@@EVTCHNX_1\.0$/ && $2 == "T" { next }
+	$3 ~ /^evtchnx_[a-z0-9_]+@@EVTCHNX_1\.[0-9]+$/ && $2 == "T" { next }
 	{ print }' "$work_dir/exports.txt")
 if [ -n "$bad" ]; then
 	echo "$bad"
-	die "the library exports symbols other than evtchnx_*@@EVTCHNX_1.0 functions"
+	die "the library exports symbols other than evtchnx_*@@EVTCHNX_1.N functions"
 fi
 # Every function of the public header is exported, and nothing else.
 tr '\n' ' ' <"$source_dir/include/evtchnx.h" | grep -o 'EVTCHNX_API[^;(]*(' |
 	grep -o 'evtchnx_[a-z_0-9]*($' | tr -d '(' | LC_ALL=C sort -u >"$work_dir/api.txt"
-sed -n 's/.* T \(evtchnx_[a-z0-9_]*\)@@EVTCHNX_1\.0$/\1/p' "$work_dir/exports.txt" |
+sed -n 's/.* T \(evtchnx_[a-z0-9_]*\)@@EVTCHNX_1\.[0-9]*$/\1/p' "$work_dir/exports.txt" |
 	LC_ALL=C sort -u >"$work_dir/exported.txt"
 [ -s "$work_dir/api.txt" ] || die "no EVTCHNX_API function found in include/evtchnx.h"
 if ! diff -u "$work_dir/api.txt" "$work_dir/exported.txt"; then
 	die "exports differ from the functions declared in include/evtchnx.h (- header, + library)"
 fi
-echo "exports ok: $(wc -l <"$work_dir/exported.txt") functions, all @@EVTCHNX_1.0"
+echo "exports ok: $(wc -l <"$work_dir/exported.txt") functions, all @@EVTCHNX_1.N"
+# A released node never changes: what 1.0 exported, it still exports there.
+for f in $(awk '$3 ~ /@@EVTCHNX_1\.1$/ { sub(/@@.*/, "", $3); print $3 }' "$work_dir/exports.txt"); do
+	[ "$f" = evtchnx_domain_grant ] || die "$f is new in EVTCHNX_1.1 but not listed here"
+done
 
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 run_env=(env -u EVTCHNX_LABD "LD_LIBRARY_PATH=$lib")

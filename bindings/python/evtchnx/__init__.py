@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Handle", "PortStatus", "State",
     "DOMID_SELF", "DOMID_FIRST_RESERVED", "SIM_MAX_PORTS", "SIM_MAX_DOMAINS",
-    "NR_VIRQS", "OPEN_NO_SPAWN", "OPEN_SINGLE_THREAD",
+    "NR_VIRQS", "OPEN_NO_SPAWN", "OPEN_SINGLE_THREAD", "OPEN_STRICT",
     "STATE_CLOSED", "STATE_UNBOUND", "STATE_INTERDOMAIN", "STATE_PIRQ",
     "STATE_VIRQ", "STATE_IPI",
     "VERSION", "version", "strerror",
@@ -73,6 +73,7 @@ NR_VIRQS: int = _c.EVTCHNX_NR_VIRQS
 #: starting a lab server.
 OPEN_NO_SPAWN: int = _c.EVTCHNX_OPEN_NO_SPAWN
 OPEN_SINGLE_THREAD: int = _c.EVTCHNX_OPEN_SINGLE_THREAD
+OPEN_STRICT: int = _c.EVTCHNX_OPEN_STRICT
 #: Version of the header the binding was built against ("1.0.0").
 VERSION: str = _c.EVTCHNX_VERSION_STRING
 
@@ -695,6 +696,15 @@ class Handle:
         :raises OSError: EPERM, EINVAL, EEXIST, ENOSPC, EOPNOTSUPP (xen).
         """
         _c.evtchnx_domain_create(self._box, domid)
+
+    def domain_grant(self, domid: int) -> str:
+        """The token with which a process may join a strict lab as domain
+        ``domid`` (it passes it in ``EVTCHNX_LAB_TOKEN``); control domain
+        only (sim only).
+
+        :raises OSError: EPERM, EINVAL, EOPNOTSUPP (xen).
+        """
+        return _c.evtchnx_domain_grant(self._box, domid)
 
     def domain_destroy(self, domid: int) -> None:
         """Destroy domain ``domid``: its ports close, its handles fail with

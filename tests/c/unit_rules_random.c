@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "rules_invariants.h"
 
 #define SELF RULES_DOMID_SELF
 #define MAXP RULES_MAX_PORTS
@@ -382,6 +383,24 @@ static const struct rules_port *F(uint32_t d, uint32_t port)
 	return r ? r : &free_port;
 }
 
+static bool live_handle(void *arg, uint32_t owner, uint32_t domid)
+{
+	(void)arg;
+	return owner && owner <= NSLOTS && ms[owner].joined &&
+	       !ms[owner].orphaned && ms[owner].dom == domid;
+}
+
+static void ri_fail(const char *fmt, ...)
+{
+	va_list ap;
+	char buf[256];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fail("%s", buf);
+}
+
 /* Check every invariant; returns a fingerprint of the whole state. */
 static uint64_t check_lab(int full)
 {
@@ -389,6 +408,8 @@ static uint64_t check_lab(int full)
 	unsigned int count = 0, i;
 	uint32_t d, p;
 	enum op saved = cur_op;
+	const struct ri_ctx ri = { .lab = lab, .live = live_handle,
+				   .fail = ri_fail };
 
 	cur_op = OP_INVARIANTS;
 	calls[OP_INVARIANTS]++;
@@ -417,9 +438,7 @@ static uint64_t check_lab(int full)
 		if (!md[d].exists)
 			continue;
 		count++;
-		if (P(d, 0)->state != RULES_RESERVED || P(d, 0)->owner ||
-		    P(d, 0)->latched)
-			fail("port 0 of domain %u is not reserved", d);
+		ri_check_port0(&ri, d);
 		if (md[d].table < BUCKET || md[d].table > MAXP ||
 		    md[d].table % BUCKET || md[d].hwm >= md[d].table)
 			fail("model: domain %u table %u hwm %u", d,
@@ -436,64 +455,13 @@ static uint64_t check_lab(int full)
 			h = mix_port(h, F(d, md[d].hwm + 1));
 		for (p = 1; p <= top; p++) {
 			const struct rules_port *r = P(d, p);
-			const struct rules_port *q;
 
 			if (p <= md[d].hwm)
 				h = mix_port(h, r);
 			if (p > md[d].hwm && r->state != RULES_FREE)
 				fail("%u:%u above the high-water mark %u is in use",
 				     d, p, md[d].hwm);
-			if (r->owner) {
-				if (r->owner > NSLOTS || !ms[r->owner].joined ||
-				    ms[r->owner].orphaned ||
-				    ms[r->owner].dom != d)
-					fail("%u:%u owned by handle %u of domain %u",
-					     d, p, r->owner,
-					     r->owner <= NSLOTS ?
-						     ms[r->owner].dom : 0);
-				if (r->latched)
-					fail("%u:%u owned and latched", d, p);
-			}
-			switch (r->state) {
-			case RULES_FREE:
-				if (r->owner || r->latched || r->virq ||
-				    r->remote_dom || r->remote_port)
-					fail("%u:%u FREE but not clean", d, p);
-				break;
-			case RULES_UNBOUND:
-				if (r->remote_port || r->virq)
-					fail("%u:%u UNBOUND with remote port %u",
-					     d, p, r->remote_port);
-				break;
-			case RULES_INTERDOMAIN:
-				q = rules_port_of(lab, r->remote_dom,
-						  r->remote_port);
-				if (!q || r->remote_port == 0 ||
-				    q->state != RULES_INTERDOMAIN ||
-				    q->remote_dom != d || q->remote_port != p)
-					fail("%u:%u INTERDOMAIN with %u:%u, which does not point back",
-					     d, p, r->remote_dom,
-					     r->remote_port);
-				break;
-			case RULES_VIRQ:
-				if (!r->owner)
-					fail("%u:%u VIRQ without owner", d, p);
-				if (r->virq >= RULES_NR_VIRQS) {
-					fail("%u:%u VIRQ %u", d, p, r->virq);
-					break;
-				}
-				if (virq_seen & (1u << r->virq))
-					fail("%u: virq %u bound twice", d,
-					     r->virq);
-				virq_seen |= 1u << r->virq;
-				if (is_global_virq(r->virq) && d != 0)
-					fail("%u:%u global virq %u", d, p,
-					     r->virq);
-				break;
-			default:
-				fail("%u:%u in state %u", d, p, r->state);
-				break;
-			}
+			ri_check_port(&ri, d, p, r, &virq_seen);
 		}
 	}
 	if (count != model_domains || rules_domain_count(lab) != count)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * chaos.c - SIGKILL domain processes of a shared lab at random moments and
  * check the lab after each kill, through the public API only.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * rules_invariants.h - what must hold of a rules lab (libevtchn/rules/)
  * between any two operations, whatever came before.  Shared by the seeded

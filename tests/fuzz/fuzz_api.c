@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * fuzz_api.c - libFuzzer target: the public API (include/evtchnx.h) on
  * target "sim", model-checked.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * fuzz_input.h - what the fuzzers share: reading the input a byte at a
  * time (zeros past its end), and failing loudly.  Define FUZZ_NAME before

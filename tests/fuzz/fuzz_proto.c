@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * fuzz_proto.c - libFuzzer target: raw protocol messages (lab/proto.h)
  * against a live lab server (lab/server.c).

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * fuzz_rules.c - libFuzzer target: operation sequences against the rules
  * module (libevtchn/rules/), checked against its invariants.

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # run_fuzzer.sh FUZZER CORPUS WORKDIR SECONDS [libFuzzer options...]
 #

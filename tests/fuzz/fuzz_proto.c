@@ -282,7 +282,10 @@ static void request(struct conn *c, const union msg *m, size_t len,
 		    (r->owned && (r->state == RULES_FREE ||
 				  r->state == RULES_RESERVED)) ||
 		    (r->state == RULES_VIRQ && r->virq >= RULES_NR_VIRQS) ||
-		    (r->state != RULES_INTERDOMAIN && (r->rx_link || r->tx_link)))
+		    /* UNBOUND may name the link its last events are on */
+		    (r->state != RULES_INTERDOMAIN && r->tx_link) ||
+		    (r->state != RULES_INTERDOMAIN && r->state != RULES_UNBOUND &&
+		     r->rx_link))
 			die("op %u: record %u: port %u owned %u state %u virq %u raised %u links %u/%u",
 			    rq->op, i, r->port, r->owned, r->state, r->virq,
 			    r->raised, r->rx_link, r->tx_link);

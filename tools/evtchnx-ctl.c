@@ -102,8 +102,9 @@ const char cli_usage_wait[] =
 	"Usage: evtchnx wait --lab NAME --domid D --port P [--count N] [--timeout MS] [--json]\n"
 	"\n"
 	"Act as domain D: adopt port P (allocated in D by the control domain),\n"
-	"wait for N events on it and print each, then close it.  Events sent\n"
-	"before the wait started are delivered too.\n"
+	"print a line once it holds it, wait for N events and print each, then\n"
+	"close it.  Events sent to P before the wait started are delivered:\n"
+	"send first, then wait.\n"
 	"\n"
 	"  -l, --lab NAME     the lab (it must be running)\n"
 	"  -t, --target T     the same as a target: sim:NAME\n"
@@ -112,7 +113,8 @@ const char cli_usage_wait[] =
 	"  -c, --count N      events to wait for (default 1)\n"
 	"  -w, --timeout MS   give up (exit 4) after MS ms without an event\n"
 	"                     (default: wait forever)\n"
-	"  -j, --json         one JSON line per event\n"
+	"  -j, --json         JSON lines: {\"dom\":D,\"port\":P,\"waiting\":N},\n"
+	"                     then one per event\n"
 	"  -h, --help         print this help\n";
 
 const char cli_usage_unbind[] =
@@ -861,6 +863,13 @@ int cmd_wait(int argc, char **argv)
 						    "'evtchnx alloc')" : hint(r));
 		goto out;
 	}
+	/* Tell a script that sends may start now. */
+	if (o.json)
+		printf("{\"dom\":%u,\"port\":%u,\"waiting\":%lu}\n", o.domid, o.port, o.count);
+	else
+		printf("waiting for %lu event%s on port %u of domain %u\n", o.count,
+		       o.count == 1 ? "" : "s", o.port, o.domid);
+	fflush(stdout);
 	r = take_events(h, &o, o.port, o.count);
 out:
 	evtchnx_close(h);

@@ -24,6 +24,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# ready FILE: wait until a background command has written its first line.
+ready() {
+	i=0
+	until [ -s "$1" ]; do
+		i=$((i + 1))
+		[ $i -lt 500 ] || fail "no first line in $1"
+		sleep 0.01
+	done
+}
+
 # expect WANT COMMAND...: run the command, check its exit status.
 expect() {
 	want=$1
@@ -47,30 +57,24 @@ P2=$("$EVTCHNX" alloc --lab "$LAB" --dom 2 --remote 1 --json |
 "$EVTCHNX" status --lab "$LAB" --json 1 "$P1" |
 	grep -q "\"state\":\"unbound\",\"remote_dom\":2" || fail "port $P1 of dom1 not offered to dom2"
 
-# dom1 waits on its port; dom2 sends to it.
-"$EVTCHNX" wait --lab "$LAB" --domid 1 --port "$P1" --timeout 5000 --json >"$OUT/w1" &
-W1=$!
+# dom2 sends to dom1's port; the event waits in the lab until dom1
+# collects it.
 "$EVTCHNX" send --lab "$LAB" --domid 2 1 "$P1" >/dev/null
-wait "$W1" || fail "dom1 did not get dom2's event"
+"$EVTCHNX" wait --lab "$LAB" --domid 1 --port "$P1" --timeout 5000 --json >"$OUT/w1" ||
+	fail "dom1 did not get dom2's event"
 grep -q "{\"event\":1,\"dom\":1,\"port\":$P1}" "$OUT/w1" || fail "unexpected: $(cat "$OUT/w1")"
 
-# And back: dom2 waits, dom1 sends.
-"$EVTCHNX" wait --lab "$LAB" --domid 2 --port "$P2" --timeout 5000 --json >"$OUT/w2" &
-W2=$!
+# And back: dom1 sends, dom2 collects.
 "$EVTCHNX" send --lab "$LAB" --domid 1 2 "$P2" >/dev/null
-wait "$W2" || fail "dom2 did not get dom1's event"
+"$EVTCHNX" wait --lab "$LAB" --domid 2 --port "$P2" --timeout 5000 --json >"$OUT/w2" ||
+	fail "dom2 did not get dom1's event"
 grep -q "\"event\":1" "$OUT/w2" || fail "unexpected: $(cat "$OUT/w2")"
 
 # A channel held by a running command: both ends are interdomain.
 P3=$("$EVTCHNX" alloc --lab "$LAB" --dom 1 --remote 2)
 "$EVTCHNX" bind --lab "$LAB" --domid 2 --json 1 "$P3" >"$OUT/b" &
 B=$!
-i=0
-until grep -q '"port"' "$OUT/b"; do
-	i=$((i + 1))
-	[ $i -lt 500 ] || fail "bind did not report its port"
-	sleep 0.01
-done
+ready "$OUT/b"
 "$EVTCHNX" status --lab "$LAB" --json 1 "$P3" |
 	grep -q '"state":"interdomain","remote_dom":2' || fail "port $P3 of dom1 is not bound"
 kill -TERM "$B"

@@ -18,6 +18,8 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_NOLAB 3   /* no lab given, or the lab is not running */
+#define CLI_EXIT_TIMEOUT 4 /* no event within --timeout */
 
 /*
  * Print "evtchnx: MESSAGE: ERRNO-TEXT" on stderr, where the message names
@@ -75,6 +77,27 @@ int cmd_version(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
+int cmd_alloc(int argc, char **argv);
+int cmd_bind(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_unbind(int argc, char **argv);
+
+/* lab start|list|stop (evtchnx-ctl.c); argv[0] is the subcommand.
+ * Returns an exit status, or -1 for an unknown subcommand. */
+int cli_lab_sub(int argc, char **argv);
+/* Find the evtchnx-labd program.  Returns 0 or a negative errno. */
+int cli_find_labd(char *buf, size_t len);
+/* Turn --lab/--target (either may be NULL) into a target naming a lab that
+ * exists beyond this process (sim:NAME or xen).  Returns CLI_EXIT_OK, or
+ * prints why not and returns CLI_EXIT_USAGE or CLI_EXIT_NOLAB. */
+int cli_resolve_target(const char *cmd, const char *lab, const char *target,
+		       char *buf, size_t len);
+/* Open @target as @domid without starting a lab.  Returns CLI_EXIT_OK,
+ * or prints why not and returns CLI_EXIT_NOLAB or CLI_EXIT_FAIL. */
+struct evtchnx_handle;
+int cli_open(const char *target, uint32_t domid, struct evtchnx_handle **out);
 
 /* Name of the hidden command the demo re-executes for its guests. */
 #define CLI_DEMO_GUEST_CMD "__demo-guest"
@@ -87,5 +110,11 @@ extern const char cli_usage_version[];
 extern const char cli_usage_listen[]; /* evtchnx-ping.c */
 extern const char cli_usage_ping[];   /* evtchnx-ping.c */
 extern const char cli_usage_run[];    /* evtchnx-run.c */
+extern const char cli_usage_domain[]; /* evtchnx-ctl.c */
+extern const char cli_usage_alloc[];
+extern const char cli_usage_bind[];
+extern const char cli_usage_send[];
+extern const char cli_usage_wait[];
+extern const char cli_usage_unbind[];
 
 #endif /* EVTCHNX_CLI_H */

@@ -52,28 +52,43 @@ const char cli_usage_demo[] =
 	"Exit status: 0 when every step behaved as expected, 1 otherwise.\n";
 
 const char cli_usage_status[] =
-	"Usage: evtchnx status [--target T] [--domid D] [DOM [PORT...]]\n"
+	"Usage: evtchnx status [--lab NAME | --target T] [--domid D] [--json] [DOM [PORT...]]\n"
 	"\n"
 	"Print the state of ports of domain DOM (a number or \"self\", the\n"
-	"default): the given PORTs, or every port that is not closed.\n"
+	"default): the given PORTs, or every port that is not closed.  The lab\n"
+	"must be running: a missing lab is an error (exit status 3).\n"
 	"\n"
-	"  -t, --target T   xen, sim or sim:NAME (default: $EVTCHNX_TARGET, else\n"
-	"                   xen when /dev/xen/evtchn exists, else sim).  For\n"
-	"                   sim:NAME the lab must already be running.\n"
+	"  -l, --lab NAME   the shared lab NAME (the same as --target sim:NAME)\n"
+	"  -t, --target T   xen or sim:NAME (default: $EVTCHNX_TARGET, else xen\n"
+	"                   when /dev/xen/evtchn exists)\n"
 	"  -d, --domid D    in a sim lab, the domain to act as (default 0, the\n"
 	"                   control domain, which may inspect every domain)\n"
+	"  -j, --json       print {\"dom\":D,\"ports\":[{\"port\":P,\"state\":S,...}]}\n"
 	"  -h, --help       print this help\n";
 
 const char cli_usage_lab[] =
-	"Usage: evtchnx lab serve NAME [--grace-ms MS]\n"
+	"Usage: evtchnx lab start NAME [--grace-ms MS]\n"
+	"       evtchnx lab list [--json]\n"
+	"       evtchnx lab stop NAME\n"
+	"       evtchnx lab serve NAME [--grace-ms MS]\n"
 	"\n"
-	"Run the server of the shared sim lab NAME in the foreground (the\n"
-	"program evtchnx-labd; $EVTCHNX_LABD overrides where it is found).\n"
-	"Clients join it with the target sim:NAME.  It exits when the last\n"
-	"client has left and the grace period has passed, or on SIGINT/SIGTERM.\n"
+	"Manage shared sim labs (the program evtchnx-labd; $EVTCHNX_LABD\n"
+	"overrides where it is found).  Clients join a lab as the target\n"
+	"sim:NAME.\n"
 	"\n"
-	"  -g, --grace-ms MS  how long to wait for a new client once the last\n"
-	"                     one has left (the server's default otherwise)\n"
+	"  start   start the server of lab NAME in the background and return\n"
+	"          once it answers.  It is kept until 'lab stop', or, with\n"
+	"          --grace-ms, until its last client has left for MS ms.\n"
+	"  list    list the labs whose server answers (stale files are skipped)\n"
+	"  stop    stop the server of lab NAME (SIGTERM); its lab is lost\n"
+	"  serve   run the server of lab NAME in the foreground.  It waits for\n"
+	"          a first client, then leaves once the last client has been\n"
+	"          gone for the grace period, or on SIGINT/SIGTERM.\n"
+	"\n"
+	"  -g, --grace-ms MS  (start, serve) how long to stay once the last\n"
+	"                     client has left (default $EVTCHNX_LAB_GRACE_MS,\n"
+	"                     else 2000)\n"
+	"  -j, --json         (list) print [{\"name\":N,\"pid\":P,\"socket\":S}]\n"
 	"  -h, --help         print this help\n";
 
 const char cli_usage_version[] =
@@ -93,10 +108,22 @@ static void usage(FILE *f)
 		"  demo [--lab NAME] [--rounds N] [--kill-after SECONDS] [--quiet]\n"
 		"        live demonstration: a control domain and two guest\n"
 		"        processes on a shared sim lab\n"
-		"  status [--target T] [--domid D] [DOM [PORT...]]\n"
+		"  lab start|list|stop|serve ...\n"
+		"        start, list, stop or run the server of a shared sim lab\n"
+		"  domain create|destroy --lab NAME DOM...\n"
+		"        create or destroy domains of a lab (as the control domain)\n"
+		"  alloc --lab NAME --dom D --remote R [--json]\n"
+		"        allocate a port in domain D offered to R; print it\n"
+		"  bind --lab NAME --domid D REMOTE-DOM REMOTE-PORT\n"
+		"        bind to a port and hold the channel, printing events\n"
+		"  send --lab NAME --domid D [--count N] REMOTE-DOM REMOTE-PORT\n"
+		"        send events to a port\n"
+		"  wait --lab NAME --domid D --port P [--count N] [--timeout MS]\n"
+		"        adopt a port allocated for D and wait for events on it\n"
+		"  unbind --lab NAME --domid D PORT...\n"
+		"        close ports allocated for D that nobody holds\n"
+		"  status [--lab NAME | --target T] [--json] [DOM [PORT...]]\n"
 		"        print the state of a domain's ports\n"
-		"  lab serve NAME [--grace-ms MS]\n"
-		"        run the server of a shared sim lab in the foreground\n"
 		"  listen [--target T] [--domid D] REMOTE-DOM\n"
 		"        offer a port to REMOTE-DOM and answer every event on it\n"
 		"  ping [--target T] [--domid D] [--count N] REMOTE-DOM REMOTE-PORT\n"
@@ -109,6 +136,8 @@ static void usage(FILE *f)
 		"        print this help, or a command's\n"
 		"\n"
 		"Run 'evtchnx COMMAND --help' for a command's options.\n"
+		"Exit status: 0 success, 1 the operation failed, 2 usage error,\n"
+		"3 no lab given or the lab is not running, 4 timeout.\n"
 		"Targets: xen, sim (private to one process), sim:NAME (a lab shared\n"
 		"by processes); the default is $EVTCHNX_TARGET, else xen when\n"
 		"/dev/xen/evtchn exists, else sim.\n");
@@ -402,34 +431,64 @@ static void status_header(void)
 	       "REMOTE-DOM", "REMOTE-PORT", "VCPU", "VIRQ");
 }
 
+static void status_json(bool *first, uint32_t port, const struct evtchnx_status *st)
+{
+	printf("%s{\"port\":%u,\"state\":\"%s\"", *first ? "" : ",", port,
+	       cli_state_name(st->state));
+	if (st->state == EVTCHNX_STATE_UNBOUND || st->state == EVTCHNX_STATE_INTERDOMAIN)
+		printf(",\"remote_dom\":%u", st->remote_domid);
+	if (st->state == EVTCHNX_STATE_INTERDOMAIN)
+		printf(",\"remote_port\":%u", st->remote_port);
+	if (st->state == EVTCHNX_STATE_VIRQ)
+		printf(",\"virq\":%u", st->virq);
+	printf(",\"vcpu\":%u}", st->vcpu);
+	*first = false;
+}
+
+static void status_show(bool json, bool *first, uint32_t port, const struct evtchnx_status *st)
+{
+	if (json)
+		status_json(first, port, st);
+	else
+		status_row(port, st);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "lab", required_argument, NULL, 'l' },
 		{ "target", required_argument, NULL, 't' },
 		{ "domid", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct evtchnx_open_opts opts = { .sz = sizeof(opts) };
 	struct evtchnx_handle *h = NULL;
-	const char *target = NULL;
-	uint32_t dom = EVTCHNX_DOMID_SELF, shown_dom;
+	const char *target = NULL, *lab = NULL;
+	char resolved[128];
+	uint32_t dom = EVTCHNX_DOMID_SELF, shown_dom, domid = 0;
 	unsigned int nports = 0, shown = 0;
+	bool json = false, first = true;
 	int ret = CLI_EXIT_OK;
-	int c;
+	int c, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "t:d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:t:d:jh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'l':
+			lab = optarg;
+			break;
 		case 't':
 			target = optarg;
 			break;
 		case 'd':
-			if (cli_parse_domid(optarg, &opts.domid) ||
-			    opts.domid == EVTCHNX_DOMID_SELF)
+			if (cli_parse_domid(optarg, &domid) || domid == EVTCHNX_DOMID_SELF)
 				return cli_usage_error("status",
 						       "--domid: not a domain id: '%s'",
 						       optarg);
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'h':
 			fputs(cli_usage_status, stdout);
@@ -455,43 +514,42 @@ int cmd_status(int argc, char **argv)
 	}
 
 	/* Inspecting a lab must not start an empty one. */
-	if (target && !strncmp(target, "sim:", 4))
-		opts.flags |= EVTCHNX_OPEN_NO_SPAWN;
-	h = evtchnx_open(target, &opts);
-	if (!h) {
-		int err = errno;
-
-		if (err == ECONNREFUSED)
-			return cli_error("evtchnx_open(\"%s\"): no lab server runs under that name "
-					 "(start one with 'evtchnx lab serve %s')",
-					 target, target + 4);
-		return cli_fail(err, "evtchnx_open(\"%s\", domid %u)",
-				target ? target : "", opts.domid);
-	}
+	r = cli_resolve_target("status", lab, target, resolved, sizeof(resolved));
+	if (r != CLI_EXIT_OK)
+		return r;
+	r = cli_open(resolved, domid, &h);
+	if (r != CLI_EXIT_OK)
+		return r;
 
 	shown_dom = dom == EVTCHNX_DOMID_SELF ? (uint32_t)evtchnx_domid(h) : dom;
-	printf("domain %u, %s backend%s%s, seen from domain %d\n", shown_dom,
-	       evtchnx_backend(h), target ? ", target " : "",
-	       target ? target : "", evtchnx_domid(h));
-	status_header();
+	if (json) {
+		printf("{\"target\":\"%s\",\"backend\":\"%s\",\"dom\":%u,\"ports\":[",
+		       resolved, evtchnx_backend(h), shown_dom);
+	} else {
+		printf("domain %u, %s backend, target %s, seen from domain %d\n", shown_dom,
+		       evtchnx_backend(h), resolved, evtchnx_domid(h));
+		status_header();
+	}
 
 	if (nports) {
 		for (int i = optind; i < argc; i++) {
 			struct evtchnx_status st = { .sz = sizeof(st) };
 			unsigned long port = 0;
-			int r;
 
 			cli_parse_ulong(argv[i], UINT32_MAX, &port);
 			r = evtchnx_status(h, dom, (uint32_t)port, &st);
 			if (r < 0) {
 				fflush(stdout);
-				ret = cli_fail(r, "evtchnx_status(dom %u, port %lu)",
-					       shown_dom, port);
+				ret = cli_fail(r, "%s: domain %u, port %lu%s", resolved,
+					       shown_dom, port,
+					       r == -ESRCH ? ": no such domain (create it with "
+							     "'evtchnx domain create')" :
+					       r == -EINVAL ? ": beyond the domain's port table" : "");
 				if (r == -ESRCH || r == -EPERM)
 					break;
 				continue;
 			}
-			status_row((uint32_t)port, &st);
+			status_show(json, &first, (uint32_t)port, &st);
 			shown++;
 		}
 		goto out;
@@ -500,26 +558,31 @@ int cmd_status(int argc, char **argv)
 	/* Every port until the end of the domain's table (-EINVAL). */
 	for (uint32_t port = 1;; port++) {
 		struct evtchnx_status st = { .sz = sizeof(st) };
-		int r = evtchnx_status(h, dom, port, &st);
 
+		r = evtchnx_status(h, dom, port, &st);
 		if (r == -EINVAL && port > 1)
 			break;
 		if (r < 0) {
 			fflush(stdout);
-			ret = cli_fail(r, "evtchnx_status(dom %u, port %u)",
-				       shown_dom, port);
+			ret = cli_fail(r, "%s: domain %u, port %u%s", resolved, shown_dom, port,
+				       r == -ESRCH ? ": no such domain (create it with "
+						     "'evtchnx domain create')" : "");
 			goto out;
 		}
 		if (st.state == EVTCHNX_STATE_CLOSED)
 			continue;
-		status_row(port, &st);
+		status_show(json, &first, port, &st);
 		shown++;
 	}
-	if (!shown)
+	if (json)
+		;
+	else if (!shown)
 		printf("(no open ports)\n");
 	else
 		printf("%u open port%s\n", shown, shown == 1 ? "" : "s");
 out:
+	if (json)
+		printf("]}\n");
 	evtchnx_close(h);
 	return ret;
 }
@@ -533,7 +596,7 @@ out:
  * executable, ../lib/ (build tree) or ../libexec/ (install tree); else the
  * path configured at build time.
  */
-static int find_labd(char *buf, size_t len)
+int cli_find_labd(char *buf, size_t len)
 {
 	static const char *const rel[] = { "/../lib/" LABD_NAME,
 					   "/../libexec/" LABD_NAME };
@@ -599,7 +662,7 @@ static int lab_serve(int argc, char **argv)
 		return cli_usage_error("lab", "lab serve takes exactly one lab NAME");
 	name = argv[optind];
 
-	r = find_labd(path, sizeof(path));
+	r = cli_find_labd(path, sizeof(path));
 	if (r < 0)
 		return cli_fail(r, "cannot find the lab server program %s (looked for $EVTCHNX_LABD, "
 				   "../lib/ and ../libexec/ next to this program%s)",
@@ -626,8 +689,10 @@ static int lab_serve(int argc, char **argv)
 
 int cmd_lab(int argc, char **argv)
 {
+	int r;
+
 	if (argc < 2)
-		return cli_usage_error("lab", "lab needs a subcommand (serve)");
+		return cli_usage_error("lab", "lab needs a subcommand (start, list, stop, serve)");
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help")) {
 		fputs(cli_usage_lab, stdout);
@@ -635,6 +700,9 @@ int cmd_lab(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "serve"))
 		return lab_serve(argc - 1, argv + 1);
+	r = cli_lab_sub(argc - 1, argv + 1);
+	if (r >= 0)
+		return r;
 	return cli_usage_error("lab", "unknown lab subcommand '%s'", argv[1]);
 }
 
@@ -648,6 +716,12 @@ static const struct command {
 	{ "demo", cmd_demo, cli_usage_demo },
 	{ "status", cmd_status, cli_usage_status },
 	{ "lab", cmd_lab, cli_usage_lab },
+	{ "domain", cmd_domain, cli_usage_domain },
+	{ "alloc", cmd_alloc, cli_usage_alloc },
+	{ "bind", cmd_bind, cli_usage_bind },
+	{ "send", cmd_send, cli_usage_send },
+	{ "wait", cmd_wait, cli_usage_wait },
+	{ "unbind", cmd_unbind, cli_usage_unbind },
 	{ "listen", cmd_listen, cli_usage_listen },
 	{ "ping", cmd_ping, cli_usage_ping },
 	{ "run", cmd_run, cli_usage_run },

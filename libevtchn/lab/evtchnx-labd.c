@@ -3,14 +3,16 @@
 /*
  * evtchnx-labd - the server of a shared evtchnx lab "sim:NAME".
  *
- *   evtchnx-labd [--foreground] [--grace-ms MS] [--max-handles N]
+ *   evtchnx-labd [--foreground] [--keep] [--grace-ms MS] [--max-handles N]
  *                [--max-per-process N] [--hello-timeout-ms MS]
  *                [--strict] [--owner PID] NAME
  *
  * Started by the library on the first open of a lab (then it detaches once
  * it listens), or by hand with --foreground (`evtchnx lab serve NAME`).  It
  * leaves when its last handle has been gone for the grace period
- * (--grace-ms, else $EVTCHNX_LAB_GRACE_MS, else 2000 ms).  The limits
+ * (--grace-ms, else $EVTCHNX_LAB_GRACE_MS, else 2000 ms); with --foreground
+ * the grace period starts only once a first handle has come and gone.  With
+ * --keep it never leaves when idle (`evtchnx lab start`).  The limits
  * default to $EVTCHNX_LAB_MAX_HANDLES, $EVTCHNX_LAB_MAX_PER_PROCESS and
  * $EVTCHNX_LAB_HELLO_TIMEOUT_MS, else to the values in server.h.  --strict
  * (or $EVTCHNX_LAB_STRICT=1) makes a strict lab, whose domain 0 is open to
@@ -39,7 +41,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: evtchnx-labd [--foreground] [--grace-ms MS] [--max-handles N]\n"
+	fprintf(f, "usage: evtchnx-labd [--foreground] [--keep] [--grace-ms MS] [--max-handles N]\n"
 		   "                    [--max-per-process N] [--hello-timeout-ms MS]\n"
 		   "                    [--strict] [--owner PID] NAME\n");
 }
@@ -91,7 +93,7 @@ int main(int argc, char **argv)
 	struct lab_paths paths;
 	struct lab_server *srv;
 	struct rlimit rl;
-	bool foreground = false;
+	bool foreground = false, keep = false;
 	const char *name = NULL, *env = getenv("EVTCHNX_LAB_GRACE_MS");
 	unsigned int grace = DEFAULT_GRACE_MS;
 	int err, lock = -1;
@@ -114,6 +116,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--foreground")) {
 			foreground = true;
+		} else if (!strcmp(argv[i], "--keep")) {
+			keep = true;
 		} else if (!strcmp(argv[i], "--strict")) {
 			cfg.strict = true;
 		} else if (!strcmp(argv[i], "--owner") && i + 1 < argc) {
@@ -184,6 +188,7 @@ int main(int argc, char **argv)
 	cfg.lock_path = paths.lock;
 	cfg.grace_ms = grace;
 	cfg.wait_first = foreground; /* started by hand: wait for a client */
+	cfg.keep = keep;
 
 	if (!foreground) {
 		/* Listening: let the starting client go on, and detach. */
@@ -195,8 +200,12 @@ int main(int argc, char **argv)
 			_exit(0);
 		setsid();
 	} else {
-		printf("evtchnx-labd: serving lab '%s' on %s (grace %u ms)\n",
-		       name, paths.sock, grace);
+		if (keep)
+			printf("evtchnx-labd: serving lab '%s' on %s (kept until SIGTERM)\n",
+			       name, paths.sock);
+		else
+			printf("evtchnx-labd: serving lab '%s' on %s (grace %u ms, "
+			       "from the last handle's departure)\n", name, paths.sock, grace);
 		fflush(stdout);
 	}
 	/* SIGTERM, SIGINT, SIGHUP: shut down cleanly, from the loop. */

@@ -540,7 +540,7 @@ static void client_drop(struct lab_server *s, struct client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	free(c);
-	if (--s->nclients == 0 && s->cfg.listen_fd >= 0)
+	if (--s->nclients == 0 && s->cfg.listen_fd >= 0 && !s->cfg.keep)
 		arm_timer(s, s->cfg.grace_ms);
 	if (s->accept_paused)
 		tick(s, true); /* room again: accept at the next tick */
@@ -1043,7 +1043,7 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 		if (s->timerfd < 0 || watch_add(s, cfg->listen_fd, &s->wlisten) ||
 		    watch_add(s, s->timerfd, &s->wtimer))
 			goto fail_errno;
-		if (!cfg->wait_first)
+		if (!cfg->wait_first && !cfg->keep)
 			arm_timer(s, cfg->grace_ms); /* nobody may come at all */
 	}
 	if (cfg->door_fd >= 0) {

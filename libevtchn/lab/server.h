@@ -24,6 +24,8 @@ struct lab_server_config {
 	/* Shared lab: stay until a first handle came (else the grace period
 	 * runs from the start too). */
 	bool wait_first;
+	/* Shared lab: never retire when idle (only a signal ends it). */
+	bool keep;
 	/* Private lab: a socket on which new client connections arrive as
 	 * passed descriptors; the server ends when it is closed and no
 	 * handle is left.  -1 otherwise. */

@@ -13,6 +13,13 @@
  * the Lua layer evtchnx.lua and runner.lua are found on package.path
  * ($LUA_PATH_5_4 / $LUA_PATH, and the configuration file's directory).
  *
+ * Built against an installed evtchnx, no build tree needed: the wrapper's
+ * source is installed as PREFIX/share/evtchnx/lua/evtchnx_lua_wrap.c,
+ *
+ *   cc -o host embed.c /usr/share/evtchnx/lua/evtchnx_lua_wrap.c \
+ *      $(pkg-config --cflags --libs evtchnx lua5.4) -lm
+ *   LUA_PATH='/usr/share/lua/5.4/?.lua;;' ./host channels.lua
+ *
  * Exit status: 0 when every declared channel carried its events, 1 on an
  * error (printed with its evtchnx errno when it has one), 2 on bad usage.
  */

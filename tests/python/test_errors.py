@@ -49,9 +49,28 @@ def test_oserror_carries_errno_and_call(handle):
         a.send(1234)
     e = ei.value
     assert e.errno == errno.ENOTCONN
-    assert e.strerror == ("evtchnx_send: "
+    assert type(e) is OSError
+    assert e.strerror == ("evtchnx_send(port 1234): "
                           + evtchnx.strerror(-errno.ENOTCONN))
     assert str(e) == f"[Errno {errno.ENOTCONN}] {e.strerror}"
+
+
+def test_oserror_names_domain_and_lab(handle, lab):
+    c = handle(domid=0)
+    with pytest.raises(ProcessLookupError) as ei:
+        c.status(5, dom=99)
+    assert ei.value.errno == errno.ESRCH
+    assert "evtchnx_status(dom 99, port 5): " in str(ei.value)
+    a = handle(domid=1)
+    handle(domid=2)
+    with pytest.raises(PermissionError) as ei:
+        a.alloc_unbound(1, dom=2)
+    assert "evtchnx_alloc_unbound(dom 2, remote_dom 1): " in str(ei.value)
+    target = lab if lab.startswith("sim:") else "sim:" + lab
+    with pytest.raises(ConnectionRefusedError) as ei:
+        evtchnx.Handle(target, domid=3, flags=evtchnx.OPEN_NO_SPAWN)
+    assert ei.value.errno == errno.ECONNREFUSED
+    assert f"evtchnx_open({target!r}, domid 3): " in str(ei.value)
 
 
 @pytest.mark.parametrize("call, exc, code", [

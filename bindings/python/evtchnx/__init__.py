@@ -22,10 +22,13 @@ exists, else ``sim``).
 Errors: every failing C call raises :class:`OSError` (Python picks the
 subclass from the errno: ``PermissionError`` for EPERM,
 ``FileNotFoundError`` for ENOENT, ...).  ``exc.errno`` is the C errno and
-the message names the C call, e.g. ``[Errno 107] evtchnx_send: Transport
-endpoint is not connected``.  Two outcomes are not errors and return
-``None`` instead: :meth:`Handle.pending` when nothing is pending, and
-:meth:`Handle.wait` / :meth:`Handle.wait_async` when the timeout expires.
+the message names the C call and what it was given: the port, the domain,
+the target (and so the lab), e.g. ``[Errno 107] evtchnx_send(port 7):
+Transport endpoint is not connected`` or ``[Errno 111]
+evtchnx_open('sim:lab1', domid 3): Connection refused``.  Two outcomes are
+not errors and return ``None`` instead: :meth:`Handle.pending` when nothing
+is pending, and :meth:`Handle.wait` / :meth:`Handle.wait_async` when the
+timeout expires.
 Using a closed handle raises ``ValueError("handle is closed")``; ports and
 domain ids outside ``0 .. 2**32-1`` raise ``OverflowError``, non-integers
 ``TypeError``.
@@ -56,7 +59,7 @@ __all__ = [
     "NR_VIRQS", "OPEN_NO_SPAWN", "OPEN_SINGLE_THREAD", "OPEN_STRICT",
     "STATE_CLOSED", "STATE_UNBOUND", "STATE_INTERDOMAIN", "STATE_PIRQ",
     "STATE_VIRQ", "STATE_IPI",
-    "VERSION", "version", "strerror",
+    "VERSION", "version", "strerror", "__version__",
 ]
 
 #: The caller's own domain, where a domain id is expected.
@@ -76,6 +79,10 @@ OPEN_SINGLE_THREAD: int = _c.EVTCHNX_OPEN_SINGLE_THREAD
 OPEN_STRICT: int = _c.EVTCHNX_OPEN_STRICT
 #: Version of the header the binding was built against ("1.0.0").
 VERSION: str = _c.EVTCHNX_VERSION_STRING
+#: The version of this package: that of the header it was built against
+#: (also its distribution metadata, ``importlib.metadata.version("evtchnx")``,
+#: when installed with pip).
+__version__: str = VERSION
 
 
 class State(enum.IntEnum):
@@ -136,6 +143,19 @@ def strerror(err: int) -> str:
     """Describe an errno value (negative or positive) as the C library
     does."""
     return _c.evtchnx_strerror(err)
+
+
+def _dom(dom: int) -> str:
+    return "DOMID_SELF" if dom == DOMID_SELF else str(dom)
+
+
+def _named(e: OSError, what: str) -> OSError:
+    """The same error (type and errno) with a message that names the call
+    and its objects: ``what`` is e.g. ``"evtchnx_send(port 7)"``."""
+    err = e.errno
+    if err is None:  # pragma: no cover - the C layer always sets one
+        return e
+    return type(e)(err, f"{what}: {strerror(err)}")
 
 
 # Largest timeout one C wait can take, in milliseconds.
@@ -241,7 +261,11 @@ class Handle:
                 raise TypeError(f"{name} must be an int, not "
                                 + type(value).__name__)
         opts = _c.evtchnx_open_opts(domid, flags)
-        self._box = _c.evtchnx_open(target, opts)
+        try:
+            self._box = _c.evtchnx_open(target, opts)
+        except OSError as e:
+            raise _named(e, f"evtchnx_open({target!r}, domid {domid})"
+                         ) from None
         self._backlog = collections.deque()
         self._watches = {}
         self._handler = None
@@ -358,7 +382,11 @@ class Handle:
             )
         if dom is _UNSET:
             dom = DOMID_SELF
-        return _c.evtchnx_alloc_unbound(self._box, dom, remote_dom)
+        try:
+            return _c.evtchnx_alloc_unbound(self._box, dom, remote_dom)
+        except OSError as e:
+            raise _named(e, f"evtchnx_alloc_unbound(dom {_dom(dom)}, "
+                         f"remote_dom {_dom(remote_dom)})") from None
 
     def bind_interdomain(self, remote_dom: int, remote_port: int) -> int:
         """Connect a new local port to ``remote_port`` of ``remote_dom``
@@ -369,7 +397,13 @@ class Handle:
         :raises OSError: EINVAL (the remote port is not UNBOUND or not
             offered to this domain), ESRCH, ENOSPC, EACCES.
         """
-        return _c.evtchnx_bind_interdomain(self._box, remote_dom, remote_port)
+        try:
+            return _c.evtchnx_bind_interdomain(self._box, remote_dom,
+                                               remote_port)
+        except OSError as e:
+            raise _named(e, "evtchnx_bind_interdomain(remote_dom "
+                         f"{_dom(remote_dom)}, remote_port {remote_port})"
+                         ) from None
 
     def bind_virq(self, virq: int) -> int:
         """Bind a new port to virtual IRQ ``virq`` on vCPU 0 and return it.
@@ -378,7 +412,10 @@ class Handle:
             bound), EBUSY (a global virq handled by another domain), ENOSPC,
             EACCES.
         """
-        return _c.evtchnx_bind_virq(self._box, virq)
+        try:
+            return _c.evtchnx_bind_virq(self._box, virq)
+        except OSError as e:
+            raise _named(e, f"evtchnx_bind_virq(virq {virq})") from None
 
     def adopt(self, port: int) -> None:
         """Take ownership of a port the control domain allocated in this
@@ -387,7 +424,10 @@ class Handle:
         :raises OSError: EINVAL (port free or out of range), EBUSY (owned by
             a handle already), EACCES, EOPNOTSUPP.
         """
-        _c.evtchnx_adopt(self._box, port)
+        try:
+            _c.evtchnx_adopt(self._box, port)
+        except OSError as e:
+            raise _named(e, f"evtchnx_adopt(port {port})") from None
 
     def send(self, port: int) -> None:
         """Raise an event on the other end of ``port`` (EVTCHNOP_send).  On
@@ -396,7 +436,10 @@ class Handle:
         :raises OSError: EINVAL (port 0, out of range, a VIRQ port),
             ENOTCONN (not a port of this handle).
         """
-        _c.evtchnx_send(self._box, port)
+        try:
+            _c.evtchnx_send(self._box, port)
+        except OSError as e:
+            raise _named(e, f"evtchnx_send(port {port})") from None
 
     def unbind(self, port: int) -> None:
         """Close one of the handle's ports (EVTCHNOP_close); the remote end
@@ -404,7 +447,10 @@ class Handle:
 
         :raises OSError: EINVAL, ENOTCONN (not owned, or closed already).
         """
-        _c.evtchnx_unbind(self._box, port)
+        try:
+            _c.evtchnx_unbind(self._box, port)
+        except OSError as e:
+            raise _named(e, f"evtchnx_unbind(port {port})") from None
         if port in self._backlog:
             self._backlog.remove(port)
 
@@ -417,8 +463,12 @@ class Handle:
         :raises OSError: ESRCH (no such domain), EPERM (another domain, not
             the control domain), EINVAL (port beyond the port table).
         """
-        state, vcpu, rdom, rport, virq = _c.evtchnx_status(self._box, dom,
-                                                           port)
+        try:
+            state, vcpu, rdom, rport, virq = _c.evtchnx_status(self._box,
+                                                               dom, port)
+        except OSError as e:
+            raise _named(e, f"evtchnx_status(dom {_dom(dom)}, port {port})"
+                         ) from None
         try:
             st = State(state)
         except ValueError:  # a state newer than this binding
@@ -431,7 +481,10 @@ class Handle:
 
         :raises OSError: ESRCH, EPERM, EINVAL.
         """
-        _c.evtchnx_reset(self._box, dom)
+        try:
+            _c.evtchnx_reset(self._box, dom)
+        except OSError as e:
+            raise _named(e, f"evtchnx_reset(dom {_dom(dom)})") from None
         if self._backlog and dom in (DOMID_SELF, self.domid):
             self._backlog.clear()
 
@@ -441,7 +494,10 @@ class Handle:
 
         :raises OSError: EACCES (already restricted), EINVAL.
         """
-        _c.evtchnx_restrict(self._box, domid)
+        try:
+            _c.evtchnx_restrict(self._box, domid)
+        except OSError as e:
+            raise _named(e, f"evtchnx_restrict(domid {_dom(domid)})") from None
 
     # ---- delivery ----------------------------------------------------
 
@@ -500,7 +556,10 @@ class Handle:
 
         :raises OSError: EINVAL, ENOTCONN (not a port of this handle).
         """
-        _c.evtchnx_unmask(self._box, port)
+        try:
+            _c.evtchnx_unmask(self._box, port)
+        except OSError as e:
+            raise _named(e, f"evtchnx_unmask(port {port})") from None
 
     def is_pending(self, port: int) -> bool:
         """Whether an event on ``port`` waits to be taken (also one latched
@@ -508,8 +567,12 @@ class Handle:
 
         :raises OSError: EINVAL, ENOTCONN.
         """
-        return port in self._backlog or bool(
-            _c.evtchnx_is_pending(self._box, port))
+        if port in self._backlog:
+            return True
+        try:
+            return bool(_c.evtchnx_is_pending(self._box, port))
+        except OSError as e:
+            raise _named(e, f"evtchnx_is_pending(port {port})") from None
 
     def drain(self, *, unmask: bool = True) -> Iterator[int]:
         """Yield every port pending now, without blocking.
@@ -695,7 +758,10 @@ class Handle:
 
         :raises OSError: EPERM, EINVAL, EEXIST, ENOSPC, EOPNOTSUPP (xen).
         """
-        _c.evtchnx_domain_create(self._box, domid)
+        try:
+            _c.evtchnx_domain_create(self._box, domid)
+        except OSError as e:
+            raise _named(e, f"evtchnx_domain_create(domid {domid})") from None
 
     def domain_grant(self, domid: int) -> str:
         """The token with which a process may join a strict lab as domain
@@ -712,7 +778,10 @@ class Handle:
 
         :raises OSError: EPERM, EINVAL, ESRCH, EOPNOTSUPP (xen).
         """
-        _c.evtchnx_domain_destroy(self._box, domid)
+        try:
+            _c.evtchnx_domain_destroy(self._box, domid)
+        except OSError as e:
+            raise _named(e, f"evtchnx_domain_destroy(domid {domid})") from None
 
     def raise_virq(self, domid: int, virq: int) -> None:
         """Raise virtual IRQ ``virq`` in domain ``domid``, as the hypervisor
@@ -720,4 +789,8 @@ class Handle:
 
         :raises OSError: EPERM, EINVAL, ESRCH, EOPNOTSUPP (xen).
         """
-        _c.evtchnx_raise_virq(self._box, domid, virq)
+        try:
+            _c.evtchnx_raise_virq(self._box, domid, virq)
+        except OSError as e:
+            raise _named(e, f"evtchnx_raise_virq(domid {domid}, "
+                         f"virq {virq})") from None

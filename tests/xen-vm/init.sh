@@ -6,7 +6,7 @@
 # xen-vm.sh reads back from the serial log, power off.
 
 /bin/busybox --install -s /bin
-export PATH=/bin:/sbin
+export PATH=/bin:/sbin:/usr/sbin
 
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 # The archive may lack /dev/console (built without root): talk to it now.
@@ -40,6 +40,56 @@ xenvm_run() {
 	t0=$(date +%s)
 	timeout -s KILL "$secs" "$@"
 	rc=$?
+	echo "@@XENVM END $name rc=$rc secs=$(($(date +%s) - t0))"
+}
+
+# With a guest in the archive: Xen's toolstack (xenstored first, then dom0's
+# own entries, then xenconsoled, which keeps each guest's console in a file).
+if [ -d /xenvm/guest ]; then
+	export LD_LIBRARY_PATH=/xenvm/lib
+	for m in xen-gntdev xen-gntalloc; do
+		insmod "/lib/modules/$m.ko" || echo "@@XENVM INFO insmod $m failed"
+	done
+	mkdir -p /var/run/xenstored /var/lib/xenstored /var/lib/xen /var/run/xen \
+		/var/log/xen/console /etc/xen /dev/pts
+	# xenconsoled gives each guest console a pty.
+	mount -t devpts devpts /dev/pts
+	# dom0 has a fixed size: nothing to balloon.
+	echo 'autoballoon="off"' >/etc/xen/xl.conf
+	xenstored --pid-file /var/run/xenstored.pid >/tmp/xenstored.log 2>&1 ||
+		{ echo "@@XENVM INFO xenstored failed:"; sed 's/^/@@XENVM INFO   /' /tmp/xenstored.log; }
+	xen-init-dom0 >/tmp/init-dom0.log 2>&1 ||
+		{ echo "@@XENVM INFO xen-init-dom0 failed:"; sed 's/^/@@XENVM INFO   /' /tmp/init-dom0.log; }
+	xenconsoled --pid-file=/var/run/xenconsoled.pid --log=guest \
+		--log-dir=/var/log/xen/console >/tmp/xenconsoled.log 2>&1 ||
+		{ echo "@@XENVM INFO xenconsoled failed:"; sed 's/^/@@XENVM INFO   /' /tmp/xenconsoled.log; }
+	echo "@@XENVM INFO toolstack: $(xl info 2>&1 | grep -E '^(xen_version|free_memory)' | tr -s ' ' | tr '\n' ' ')"
+fi
+
+# xenvm_pair NAME SECONDS PROGRAM [ARGS...]: a program with a fresh guest,
+# whose domid it finds in $EVTCHNX_XEN_GUEST; the guest's console follows
+# the program's output (@@XENVM GUEST lines).
+xenvm_pair() {
+	name=$1
+	secs=$2
+	shift 2
+	echo "@@XENVM BEGIN $name"
+	t0=$(date +%s)
+	clog=/var/log/xen/console/guest-xenvm-guest.log
+	rm -f "$clog"
+	if xl create /xenvm/guest/guest.cfg >/tmp/xl-create.log 2>&1; then
+		gid=$(xl domid xenvm-guest)
+		echo "@@XENVM INFO guest domid $gid created in $(($(date +%s) - t0))s"
+		EVTCHNX_XEN_GUEST=$gid timeout -s KILL "$secs" "$@"
+		rc=$?
+	else
+		echo "xl create failed:"
+		cat /tmp/xl-create.log
+		rc=99
+	fi
+	xl destroy xenvm-guest >/dev/null 2>&1
+	sleep 1
+	[ -f "$clog" ] && tr -d '\r' <"$clog" | sed 's/^/@@XENVM GUEST /'
 	echo "@@XENVM END $name rc=$rc secs=$(($(date +%s) - t0))"
 }
 

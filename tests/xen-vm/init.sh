@@ -66,35 +66,48 @@ if [ -d /xenvm/guest ]; then
 	echo "@@XENVM INFO toolstack: $(xl info 2>&1 | grep -E '^(xen_version|free_memory)' | tr -s ' ' | tr '\n' ' ')"
 fi
 
-# xenvm_pair NAME SECONDS PROGRAM [ARGS...]: a program with a fresh guest,
-# whose domid it finds in $EVTCHNX_XEN_GUEST; the guest's console follows
-# the program's output (@@XENVM GUEST lines).
+# The guest's console, kept by xenconsoled, as @@XENVM GUEST lines; once
+# the guest is gone.
+xenvm_guest_log() {
+	clog=/var/log/xen/console/guest-xenvm-guest.log
+	xl domid xenvm-guest >/dev/null 2>&1 && return
+	sleep 1
+	[ -f "$clog" ] && tr -d '\r' <"$clog" | sed 's/^/@@XENVM GUEST /'
+	rm -f "$clog"
+}
+
+# xenvm_pair NAME SECONDS PROGRAM [ARGS...]: a program with the guest,
+# whose domid it finds in $EVTCHNX_XEN_GUEST.  The guest is created when
+# none runs (the first program, or after one destroyed it) and kept for
+# the next; its console follows once it is gone.
 xenvm_pair() {
 	name=$1
 	secs=$2
 	shift 2
 	echo "@@XENVM BEGIN $name"
 	t0=$(date +%s)
-	clog=/var/log/xen/console/guest-xenvm-guest.log
-	rm -f "$clog"
-	if xl create /xenvm/guest/guest.cfg >/tmp/xl-create.log 2>&1; then
-		gid=$(xl domid xenvm-guest)
-		echo "@@XENVM INFO guest domid $gid created in $(($(date +%s) - t0))s"
+	if ! xl domid xenvm-guest >/dev/null 2>&1; then
+		xl create /xenvm/guest/guest.cfg >/tmp/xl-create.log 2>&1 ||
+			{ echo "xl create failed:"; cat /tmp/xl-create.log; }
+		echo "@@XENVM INFO guest created in $(($(date +%s) - t0))s"
+	fi
+	if gid=$(xl domid xenvm-guest 2>/dev/null); then
 		EVTCHNX_XEN_GUEST=$gid timeout -s KILL "$secs" "$@"
 		rc=$?
 	else
-		echo "xl create failed:"
-		cat /tmp/xl-create.log
+		echo "no guest domain"
 		rc=99
 	fi
-	xl destroy xenvm-guest >/dev/null 2>&1
-	sleep 1
-	[ -f "$clog" ] && tr -d '\r' <"$clog" | sed 's/^/@@XENVM GUEST /'
+	xenvm_guest_log
 	echo "@@XENVM END $name rc=$rc secs=$(($(date +%s) - t0))"
 }
 
 cd /tmp
 . /xenvm/plan.sh
+if [ -d /xenvm/guest ]; then
+	xl destroy xenvm-guest >/dev/null 2>&1
+	xenvm_guest_log
+fi
 
 echo "@@XENVM DONE"
 sync

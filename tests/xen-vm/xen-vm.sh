@@ -6,7 +6,8 @@
 #
 #   xen-vm.sh [--cache DIR] [--work DIR] [--timeout SECS] [--prog-timeout SECS]
 #             [--dom0-vcpus N] [--env NAME=VALUE]... [--lib FILE]...
-#             [NAME=]PROGRAM...
+#             [--guest PROGRAM]... [--guest-mem MB]
+#             [NAME=]PROGRAM... [--pair [NAME=]PROGRAM]...
 #
 # Fetches Debian's xen-hypervisor-4.17-amd64 and the current Debian 6.1
 # kernel (apt-get download, kept in the cache folder), builds an initramfs
@@ -26,6 +27,15 @@
 # case or program failed or the VM did not finish, 77 when this machine
 # cannot run the VM at all (no QEMU, no busybox-static, no package archive).
 # With EVTCHNX_XEN_VM_REQUIRED=1 that last case is a failure too.
+#
+# Two domains: with --guest, dom0 also gets Xen's toolstack (xenstored,
+# xenconsoled and xl from Debian's xen-utils-4.17 and its libraries, fetched
+# with apt-get download like the hypervisor) and a guest: a PV domain booted
+# with the same kernel and a busybox initramfs holding the --guest PROGRAMs
+# (static), which its /init runs in order (no disk, no network).  Each
+# --pair PROGRAM runs in dom0 with a fresh guest created just before it
+# (its domid in $EVTCHNX_XEN_GUEST) and destroyed after it; the guest's
+# console (kept by xenconsoled) is printed after the program's results.
 
 set -u
 
@@ -37,6 +47,9 @@ dom0_vcpus=${EVTCHNX_XEN_VM_DOM0_VCPUS:-2}
 envs=()
 progs=()
 libs=()
+guests=()
+guest_mem=128
+pairs=()
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,8 +60,11 @@ while [ $# -gt 0 ]; do
 	--dom0-vcpus) dom0_vcpus=$2; shift 2 ;;
 	--env) envs+=("$2"); shift 2 ;;
 	--lib) libs+=("$2"); shift 2 ;;
+	--guest) guests+=("$2"); shift 2 ;;
+	--guest-mem) guest_mem=$2; shift 2 ;;
+	--pair) progs+=("$2"); pairs+=("$2"); shift 2 ;;
 	--) shift; progs+=("$@"); break ;;
-	-h|--help) sed -n '3,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,32p' "$0"; exit 0 ;;
 	-*) echo "xen-vm: unknown option $1" >&2; exit 2 ;;
 	*) progs+=("$1"); shift ;;
 	esac
@@ -73,9 +89,13 @@ cannot() {
 }
 
 [ ${#progs[@]} -gt 0 ] || { echo "xen-vm: no program to run" >&2; exit 2; }
-for p in "${progs[@]}"; do
+for p in "${progs[@]}" "${guests[@]+"${guests[@]}"}"; do
 	[ -x "${p#*=}" ] || { log "not an executable: ${p#*=}"; exit 1; }
 done
+if [ ${#pairs[@]} -gt 0 ] && [ ${#guests[@]} = 0 ]; then
+	echo "xen-vm: --pair needs a --guest program" >&2
+	exit 2
+fi
 
 qemu=$(command -v qemu-system-x86_64) ||
 	cannot "qemu-system-x86_64 not found (Debian package qemu-system-x86)"
@@ -126,15 +146,27 @@ fetch() {
 }
 xen_deb=$(fetch "$xen_pkg") || exit $?
 k_deb=$(fetch "$kpkg") || exit $?
+# The toolstack and the libraries it needs, in the hypervisor's version.
+tool_pkgs=(xen-utils-4.17 libxenmisc4.17 libxenstore4 libxencall1
+	libxenevtchn1 libxengnttab1 libxenforeignmemory1 libxendevicemodel1
+	libxentoolcore1 libxentoollog1 libxenhypfs1 libyajl2)
+tool_debs=()
+if [ ${#guests[@]} -gt 0 ]; then
+	for pkg in "${tool_pkgs[@]}"; do
+		deb=$(fetch "$pkg") || exit $?
+		tool_debs+=("$deb")
+	done
+fi
 
 # Unpack only what the VM needs, once per package file.
 unpack() {
-	local deb=$1 dir=$2
+	local deb=$1 dir=$2 stamp
 	shift 2
-	[ -f "$dir/.done" ] && return 0
-	rm -rf "$dir" && mkdir -p "$dir" || return 1
+	stamp=$dir/.done-$(echo "$*" | md5sum | cut -c1-12)
+	[ -f "$stamp" ] && return 0
+	mkdir -p "$dir" || return 1
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" "$@" || return 1
-	touch "$dir/.done"
+	touch "$stamp"
 }
 xdir=$cache/$(basename "$xen_deb" .deb)
 kdir=$cache/$(basename "$k_deb" .deb)
@@ -142,8 +174,22 @@ mdir=./lib/modules/$kabi/kernel/drivers/xen
 unpack "$xen_deb" "$xdir" --wildcards './boot/xen-*' ||
 	{ log "cannot unpack $xen_deb"; exit 1; }
 unpack "$k_deb" "$kdir" "./boot/vmlinuz-$kabi" "$mdir/xen-evtchn.ko" \
-	"$mdir/xen-privcmd.ko" "$mdir/xenfs/xenfs.ko" ||
+	"$mdir/xen-privcmd.ko" "$mdir/xenfs/xenfs.ko" "$mdir/xen-gntdev.ko" \
+	"$mdir/xen-gntalloc.ko" ||
 	{ log "cannot unpack $k_deb"; exit 1; }
+# Every toolstack package into one tree (its own folder per set of files).
+tdir=
+if [ ${#tool_debs[@]} -gt 0 ]; then
+	tdir=$cache/toolstack-$(for d in "${tool_debs[@]}"; do basename "$d"; done |
+		md5sum | cut -c1-12)
+	if [ ! -f "$tdir/.done" ]; then
+		rm -rf "$tdir" && mkdir -p "$tdir" || exit 1
+		for d in "${tool_debs[@]}"; do
+			dpkg-deb -x "$d" "$tdir" || { log "cannot unpack $d"; exit 1; }
+		done
+		touch "$tdir/.done"
+	fi
+fi
 xen_gz=$(ls "$xdir"/boot/xen-4.17*-amd64.gz 2>/dev/null | head -n 1)
 [ -n "$xen_gz" ] || { log "no boot/xen-*.gz in $xen_deb"; exit 1; }
 [ -f "$cache/xen.elf" ] && [ "$cache/xen.elf" -nt "$xen_gz" ] ||
@@ -209,8 +255,76 @@ for p in "${progs[@]}"; do
 		done
 	fi
 	names+=("$n")
-	printf 'xenvm_run %q %d /xenvm/bin/%q\n' "$n" "$prog_timeout" "$n" >>"$plan"
+	run=xenvm_run
+	for q in "${pairs[@]+"${pairs[@]}"}"; do
+		[ "$q" = "$p" ] || [ "$q" = "$n=$p" ] && run=xenvm_pair
+	done
+	printf '%s %q %d /xenvm/bin/%q\n' $run "$n" "$prog_timeout" "$n" >>"$plan"
 done
+
+# ---- the toolstack and the guest ---------------------------------------
+
+# Copy what FILE needs (ldd) into /xenvm/lib, the toolstack's libraries
+# from the unpacked packages first.
+add_deps() {
+	local dep
+	for dep in $(LD_LIBRARY_PATH=$tdir/usr/lib/x86_64-linux-gnu ldd "$1" |
+			awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }'); do
+		case $dep in
+		*/ld-linux*) mkdir -p "$root$(dirname "$dep")" && cp -L "$dep" "$root$dep" ;;
+		*) add_libs "$dep" ;;
+		esac
+	done
+}
+if [ ${#guests[@]} -gt 0 ]; then
+	tb=usr/lib/xen-4.17/bin
+	mkdir -p "$root/$tb" "$root/usr/sbin" "$root/xenvm/guest" || exit 1
+	for b in xl xenstored xenconsoled xen-init-dom0; do
+		cp "$tdir/$tb/$b" "$root/$tb/$b" || { log "no $b in xen-utils-4.17"; exit 1; }
+		ln -s "../lib/xen-4.17/bin/$b" "$root/usr/sbin/$b"
+		(export LD_LIBRARY_PATH=$tdir/usr/lib/x86_64-linux-gnu; add_deps "$tdir/$tb/$b") ||
+			{ log "cannot copy the libraries of $b"; exit 1; }
+	done
+	cp "$kdir/$mdir/xen-gntdev.ko" "$kdir/$mdir/xen-gntalloc.ko" "$root/lib/modules/"
+	# glibc loads libgcc_s at run time for pthread_cancel (xl does).
+	gcc_s=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
+	[ -n "$gcc_s" ] && add_libs "$gcc_s"
+
+	groot=$work/guest-root
+	rm -rf "$groot"
+	mkdir -p "$groot"/{bin,dev,proc,sys,tmp,lib/modules,xenvm/bin} || exit 1
+	cp "$busybox" "$groot/bin/busybox"
+	ln -s busybox "$groot/bin/sh"
+	cp "$here/guest-init.sh" "$groot/init"
+	chmod 755 "$groot/init"
+	cp "$kdir/$mdir/xen-evtchn.ko" "$kdir/$mdir/xen-privcmd.ko" "$groot/lib/modules/"
+	if [ "$(id -u)" = 0 ]; then
+		mknod -m 600 "$groot/dev/console" c 5 1
+		mknod -m 666 "$groot/dev/null" c 1 3
+	fi
+	gplan=$groot/xenvm/plan.sh
+	echo "# generated by xen-vm.sh" >"$gplan"
+	for g in "${guests[@]}"; do
+		ldd "$g" >/dev/null 2>&1 && { log "a --guest program must be static: $g"; exit 1; }
+		cp "$g" "$groot/xenvm/bin/" || exit 1
+		printf 'xenvm_guest_run %q\n' "$(basename "$g")" >>"$gplan"
+	done
+	(cd "$groot" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) \
+		>"$root/xenvm/guest/initrd.img" || { log "cannot build the guest's initramfs"; exit 1; }
+	cp "$kdir/boot/vmlinuz-$kabi" "$root/xenvm/guest/vmlinuz" || exit 1
+	cat >"$root/xenvm/guest/guest.cfg" <<-EOF
+	name = "xenvm-guest"
+	type = "pv"
+	kernel = "/xenvm/guest/vmlinuz"
+	ramdisk = "/xenvm/guest/initrd.img"
+	extra = "console=hvc0 rdinit=/init quiet loglevel=1"
+	memory = $guest_mem
+	vcpus = 1
+	on_poweroff = "destroy"
+	on_reboot = "destroy"
+	on_crash = "destroy"
+	EOF
+fi
 
 (cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) \
 	>"$work/initrd.img" || { log "cannot build the initramfs"; exit 1; }
@@ -249,6 +363,7 @@ BEGIN {
 }
 /@@XENVM BOOTED/ { booted = 1 }
 /@@XENVM INFO / { sub(/.*@@XENVM INFO /, ""); print "xen-vm: info: " $0; next }
+/@@XENVM GUEST / { sub(/.*@@XENVM GUEST /, ""); print "xen-vm: " cur " guest| " $0; next }
 /@@XENVM BEGIN / { sub(/.*@@XENVM BEGIN /, ""); cur = $1; begun[cur] = 1; next }
 /@@XENVM END / {
 	sub(/.*@@XENVM END /, "")

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-FileCopyrightText: 2026 The evtchnx authors
 #
 # /init of the guest's initramfs: the event-channel modules, then every
 # program of /xenvm/plan.sh in order, each bracketed by markers on the

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * peer_guest.c - xenvm_peer, run in the guest domain: answers dom0's
  * requests (xpeer.h) on its own evtchnx handles until told to stop.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xpeer.c - see xpeer.h.  Built with XPEER_XENSTORE for the VM (linked
  * with libxenstore); without it there is no guest and every side is local.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xpeer.h - one side of a two-domain test: a handle in this process, or a
  * handle in the guest domain driven over xenstore.

@@ -688,6 +688,45 @@ CASE(event_from_a_channel_the_receiver_never_saw)
 	EXPECT_NONE(a);
 }
 
+struct blocked_wait {
+	struct evtchnx_handle *h;
+	int result;
+};
+
+static void *wait_5s(void *arg)
+{
+	struct blocked_wait *w = arg;
+
+	w->result = evtchnx_wait(w->h, 5000);
+	return NULL;
+}
+
+/* The receiver sleeps in evtchnx_wait() while the peer binds, sends and
+ * closes at once: it wakes to learn of a channel that is already gone, and
+ * must still take the event (it once woke to -EIO instead, asking for a
+ * link that had gone with the channel). */
+CASE(waiter_takes_the_event_of_a_channel_gone_before_it_woke)
+{
+	struct evtchnx_handle *a, *b;
+
+	open_pair(&a, &b);
+	for (int round = 0; round < 50; round++) {
+		struct blocked_wait w = { .h = a };
+		uint32_t pa, pb;
+		pthread_t t;
+
+		pa = (uint32_t)CHECK_OK(evtchnx_alloc_unbound(a, SELF, (uint32_t)evtchnx_domid(b)));
+		CHECK(pthread_create(&t, NULL, wait_5s, &w) == 0);
+		h_sleep_ms(round % 3); /* sometimes before it sleeps, mostly after */
+		pb = (uint32_t)CHECK_OK(evtchnx_bind_interdomain(b, (uint32_t)evtchnx_domid(a), pa));
+		CHECK_OK(evtchnx_send(b, pb));
+		CHECK_OK(evtchnx_unbind(b, pb));
+		pthread_join(t, NULL);
+		CHECK_EQ(w.result, (int)pa);
+		CHECK_OK(evtchnx_unbind(a, pa));
+	}
+}
+
 CASE(event_latched_while_masked_survives_peer_close)
 {
 	struct evtchnx_handle *a, *b;

@@ -1194,6 +1194,17 @@ void lab_server_free(struct lab_server *s)
 	free(s);
 }
 
+/* Close the descriptors of the links in a list chained through @in (or
+ * through next_out), leaving the memory alone. */
+static void forget_links(struct link *l, bool in)
+{
+	for (; l; l = in ? l->next_in : l->next_out) {
+		close_fd(l->tx_fd);
+		close_fd(l->rx_fd);
+		close_fd(l->wake);
+	}
+}
+
 void lab_server_forget(struct lab_server *s)
 {
 	if (!s)
@@ -1204,21 +1215,9 @@ void lab_server_forget(struct lab_server *s)
 		close_fd(c->epfd);
 		close_fd(c->wake);
 		close_fd(c->ctl_fd);
-		for (struct link *l = c->retired; l; l = l->next_in) {
-			close_fd(l->tx_fd);
-			close_fd(l->rx_fd);
-			close_fd(l->wake);
-		}
-		for (struct link *l = c->retiring; l; l = l->next_in) {
-			close_fd(l->tx_fd);
-			close_fd(l->rx_fd);
-			close_fd(l->wake);
-		}
-		for (struct link *l = c->out; l; l = l->next_out) {
-			close_fd(l->tx_fd);
-			close_fd(l->rx_fd);
-			close_fd(l->wake);
-		}
+		forget_links(c->retired, true);
+		forget_links(c->retiring, true);
+		forget_links(c->out, false); /* every live link is someone's out */
 	}
 	close_fd(s->epfd);
 	close_fd(s->timerfd);

@@ -107,13 +107,21 @@ static struct sockaddr_un lab_addr(const struct lab_paths *p)
 	return sa;
 }
 
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83 /* Linux 6.16 */
+#endif
+
 int lab_listen(const struct lab_paths *p)
 {
 	struct sockaddr_un sa = lab_addr(p);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), no = 0;
 
 	if (fd < 0)
 		return -errno;
+	/* Clients never pass descriptors.  Refused on the listening socket,
+	 * before bind(), so that a connection inherits the refusal from its
+	 * first message on, even one sent before the server accepts it. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &no, sizeof(no));
 	(void)unlink(p->sock); /* stale: the caller holds the lock */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, SOMAXCONN) < 0) {

@@ -427,6 +427,26 @@ static void arm_timer(struct lab_server *s, unsigned int ms)
 #define SO_PASSRIGHTS 83 /* Linux 6.16 */
 #endif
 
+static void *closer(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* Close @fd on a thread of its own, so that this one never blocks in
+ * close(); inline only when no thread can be had. */
+static void close_elsewhere(int fd)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, closer, (void *)(intptr_t)fd) != 0)
+		close(fd);
+	pthread_attr_destroy(&attr);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -862,9 +882,10 @@ static bool serve_one(struct lab_server *s, struct client *c)
 
 	if (nrfds) {
 		/* A kernel without SO_PASSRIGHTS let descriptors through:
-		 * drop the client (closing them may block, once). */
+		 * close them on another thread (closing a lingering socket
+		 * blocks), and drop the client. */
 		for (unsigned int i = 0; i < nrfds; i++)
-			close(rfds[i]);
+			close_elsewhere(rfds[i]);
 		return false;
 	}
 	if (n == -EAGAIN)

@@ -331,7 +331,7 @@ CASE(passed_descriptor_cannot_freeze_the_lab)
 	/* The lab answers others at once either way. */
 	t0 = h_now_ms();
 	CHECK_OK(evtchnx_status(h, SELF, 1, &st));
-	if (h_now_ms() - t0 > 2000)
+	if (h_now_ms() - t0 > 5000) /* a lingering close() would take 30 s */
 		h_fail(__FILE__, __LINE__, "status took %llu ms after a lingering descriptor",
 		       (unsigned long long)(h_now_ms() - t0));
 	close(fd);
@@ -400,10 +400,10 @@ CASE(killed_server_wakes_a_blocked_waiter)
 	h_sleep_ms(100);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	for (int i = 0; i < 200 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE); i++)
+	for (int i = 0; i < 1000 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE); i++)
 		h_sleep_ms(10);
 	if (!__atomic_load_n(&w.done, __ATOMIC_ACQUIRE))
-		h_fail(__FILE__, __LINE__, "evtchnx_wait(-1) still blocked 2 s after the server died");
+		h_fail(__FILE__, __LINE__, "evtchnx_wait(-1) still blocked 10 s after the server died");
 	pthread_join(t, NULL);
 	CHECK_EQ(w.result, -EIO);
 	pfd = (struct pollfd){ .fd = evtchnx_fd(w.h), .events = POLLIN };
@@ -435,7 +435,7 @@ CASE(sigterm_removes_the_lab_files_and_tells_handles)
 	CHECK(file_exists(sock_path));
 	CHECK(file_exists(lock_path));
 	kill(pid, SIGTERM);
-	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+	for (int i = 0; i < 1000 && kill(pid, 0) == 0; i++)
 		h_sleep_ms(10);
 	CHECK(kill(pid, 0) < 0);
 	CHECK(!file_exists(sock_path));

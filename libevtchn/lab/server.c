@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -433,13 +434,18 @@ static void *closer(void *arg)
 	return NULL;
 }
 
-/* Close @fd on a thread of its own, so that this one never blocks in
- * close(); inline only when no thread can be had. */
+/* Close a passed descriptor without blocking this thread: a socket (whose
+ * close() can linger) on a thread of its own, anything else at once. */
 static void close_elsewhere(int fd)
 {
 	pthread_attr_t attr;
+	struct stat st;
 	pthread_t t;
 
+	if (fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		close(fd);
+		return;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, closer, (void *)(intptr_t)fd) != 0)

@@ -68,9 +68,13 @@ static void stop(void)
 	lab.server = NULL;
 }
 
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83 /* Linux 6.16 */
+#endif
+
 int private_lab_connect(void)
 {
-	int sv[2], err = 0;
+	int sv[2], err = 0, no = 0;
 	char byte = 0;
 
 	pthread_mutex_lock(&lab.lock);
@@ -82,6 +86,9 @@ int private_lab_connect(void)
 		err = -errno;
 		goto out_stop;
 	}
+	/* The server's end refuses passed descriptors from the first message
+	 * on, as a shared lab's listening socket makes its connections do. */
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_PASSRIGHTS, &no, sizeof(no));
 	err = proto_send(lab.door, &byte, 1, &sv[1], 1);
 	close(sv[1]);
 	if (err) {

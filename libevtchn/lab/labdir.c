@@ -251,8 +251,13 @@ int lab_connect(const char *name, uint32_t flags)
 	if (fd >= 0)
 		goto out;
 	err = spawn_server(name, flags);
-	if (err)
+	if (err) {
+		/* Leave no lock file behind for a lab that never started; a
+		 * starter waiting on it takes the lock on the next file
+		 * (lab_lock() checks). */
+		unlink(p.lock);
 		goto out;
+	}
 	for (int i = 0; i < 500; i++) { /* up to 5 s if the server was reaped elsewhere */
 		fd = try_connect(&p);
 		if (fd >= 0 || (fd != -ENOENT && fd != -ECONNREFUSED))

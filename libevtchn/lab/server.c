@@ -696,9 +696,10 @@ static int do_grant(struct lab_server *s, struct client *c, uint32_t domid)
 	static const char digits[] = "0123456789abcdef";
 	unsigned char raw[PROTO_TOKEN_LEN / 2];
 	struct token *t;
+	int err = rules_toolstack_check(s->lab, &c->rh);
 
-	if (c->rh.orphaned || c->rh.domid != RULES_CONTROL_DOMID)
-		return -EPERM;
+	if (err)
+		return err;
 	if (domid == RULES_DOMID_SELF)
 		domid = RULES_CONTROL_DOMID;
 	if (domid >= RULES_DOMID_FIRST_RESERVED)

@@ -849,6 +849,15 @@ uint32_t rules_peer_owner(const struct rules_lab *lab, uint32_t domid,
 	return rp ? rp->owner : 0;
 }
 
+int rules_toolstack_check(const struct rules_lab *lab,
+			  const struct rules_handle *caller)
+{
+	int err;
+
+	(void)toolstack_caller(lab, caller, &err);
+	return err;
+}
+
 bool rules_domain_exists(const struct rules_lab *lab, uint32_t domid)
 {
 	return lab && dom_get(lab, domid) != NULL;

@@ -153,6 +153,10 @@ const struct rules_port *rules_port_of(const struct rules_lab *lab,
 uint32_t rules_peer_owner(const struct rules_lab *lab, uint32_t domid,
 			  uint32_t port);
 bool rules_domain_exists(const struct rules_lab *lab, uint32_t domid);
+/* Whether @caller may use the toolstack operations (the control domain's):
+ * 0, -ESRCH (not joined, or orphaned) or -EPERM. */
+int rules_toolstack_check(const struct rules_lab *lab,
+			  const struct rules_handle *caller);
 unsigned int rules_domain_count(const struct rules_lab *lab);
 
 /* ---- rules on one port record, shared by the server and the client's

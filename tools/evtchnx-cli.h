@@ -37,6 +37,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Parse a decimal number in [0, max].  Returns 0 or -EINVAL. */
 int cli_parse_ulong(const char *s, unsigned long max, unsigned long *out);
+/* The arguments of `lab start` and `lab serve` (@verb): [--grace-ms MS]
+ * NAME.  Returns -1 with *name and *grace (NULL: none) set, or the exit
+ * code to end with (after --help, or a usage error). */
+int cli_lab_args(int argc, char **argv, const char *verb, const char **name,
+		 const char **grace);
 /* Parse a domain id: a decimal number up to 0xFFFF, or "self"
  * (EVTCHNX_DOMID_SELF).  Returns 0 or -EINVAL. */
 int cli_parse_domid(const char *s, uint32_t *out);

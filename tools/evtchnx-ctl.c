@@ -259,38 +259,14 @@ static int lab_sock_path(const char *name, char *buf, size_t len)
 
 static int lab_start(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "grace-ms", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *grace = NULL, *name;
+	const char *grace, *name;
 	char labd[PATH_MAX], sock[PATH_MAX];
 	char *args[6];
-	int n = 0, c, r, status;
+	int n = 0, r = cli_lab_args(argc, argv, "start", &name, &grace), status;
 	pid_t pid;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+g:h", longopts, NULL)) != -1) {
-		unsigned long v;
-
-		switch (c) {
-		case 'g':
-			if (cli_parse_ulong(optarg, 3600000, &v))
-				return cli_usage_error("lab", "--grace-ms: not a number of milliseconds (0 to 3600000): '%s'",
-						       optarg);
-			grace = optarg;
-			break;
-		case 'h':
-			fputs(cli_usage_lab, stdout);
-			return CLI_EXIT_OK;
-		default:
-			return cli_usage_error("lab", "bad option");
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error("lab", "lab start takes exactly one lab NAME");
-	name = argv[optind];
+	if (r >= 0)
+		return r;
 	if (lab_sock_path(name, sock, sizeof(sock)))
 		return cli_usage_error("lab", "not a lab name: '%s' (1 to 64 of A-Z a-z 0-9 . _ -)",
 				       name);

@@ -628,18 +628,17 @@ int cli_find_labd(char *buf, size_t len)
 	return -ENOENT;
 }
 
-static int lab_serve(int argc, char **argv)
+int cli_lab_args(int argc, char **argv, const char *verb, const char **name,
+		 const char **grace)
 {
 	static const struct option longopts[] = {
 		{ "grace-ms", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *grace = NULL, *name;
-	char path[PATH_MAX];
-	char *args[6];
-	int n = 0, c, r;
+	int c;
 
+	*grace = NULL;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "g:h", longopts, NULL)) != -1) {
 		unsigned long v;
@@ -647,9 +646,9 @@ static int lab_serve(int argc, char **argv)
 		switch (c) {
 		case 'g':
 			if (cli_parse_ulong(optarg, 3600000, &v))
-				return cli_usage_error("lab", "--grace-ms: not a number of milliseconds: '%s'",
+				return cli_usage_error("lab", "--grace-ms: not a number of milliseconds (0 to 3600000): '%s'",
 						       optarg);
-			grace = optarg;
+			*grace = optarg;
 			break;
 		case 'h':
 			fputs(cli_usage_lab, stdout);
@@ -659,8 +658,20 @@ static int lab_serve(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		return cli_usage_error("lab", "lab serve takes exactly one lab NAME");
-	name = argv[optind];
+		return cli_usage_error("lab", "lab %s takes exactly one lab NAME", verb);
+	*name = argv[optind];
+	return -1;
+}
+
+static int lab_serve(int argc, char **argv)
+{
+	const char *grace, *name;
+	char path[PATH_MAX];
+	char *args[6];
+	int n = 0, r = cli_lab_args(argc, argv, "serve", &name, &grace);
+
+	if (r >= 0)
+		return r;
 
 	r = cli_find_labd(path, sizeof(path));
 	if (r < 0)

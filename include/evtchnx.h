@@ -220,6 +220,13 @@ struct evtchnx_open_opts {
 	uint32_t domid;
 	/* EVTCHNX_OPEN_* flags; unknown bits are -EINVAL. */
 	uint32_t flags;
+	/* Busy-poll (since 1.1): evtchnx_wait() looks for an event for up to
+	 * this many nanoseconds, spinning on the CPU, before it sleeps.  It
+	 * trades CPU time for latency; 0 (the default) never spins; at most
+	 * 1000000000 (else -EINVAL).  In the sim the spin reads the shared
+	 * pages events arrive on and makes no system call; on xen it polls the
+	 * device without sleeping. */
+	uint64_t busy_poll_ns;
 };
 
 /*
@@ -519,6 +526,54 @@ EVTCHNX_API int evtchnx_unmask(struct evtchnx_handle *h, uint32_t port);
  * for such a port; the event is still delivered after evtchnx_unmask().
  */
 EVTCHNX_API int evtchnx_is_pending(struct evtchnx_handle *h, uint32_t port);
+
+/* ---- batches (since 1.1, EVTCHNX_1.1) -------------------------------- */
+
+/*
+ * Each batch call does what @n calls of the single operation would do, in
+ * array order, in as few requests to the lab as it can (the sim answers up
+ * to 256 in one request; on xen each is one system call or hypercall, as
+ * before).  They follow sendmmsg(2): the operations run in order until one
+ * fails; the call returns how many succeeded.  When the first one fails,
+ * it returns that operation's negative errno, exactly as the single call
+ * would.  When a later one fails, the ones before it stand (nothing is
+ * undone, no port is lost), the count is returned, and calling again with
+ * the rest of the array reports the error.  @n == 0 returns 0.  Every call
+ * also returns -EINVAL for a NULL array with @n > 0, and counts above
+ * INT_MAX are treated as INT_MAX.
+ */
+
+/* evtchnx_alloc_unbound_batch - @n × evtchnx_alloc_unbound(h, dom,
+ * remote_dom), the ports written to @ports[0 .. result). */
+EVTCHNX_API int evtchnx_alloc_unbound_batch(struct evtchnx_handle *h,
+					    uint32_t dom, uint32_t remote_dom,
+					    uint32_t *ports, unsigned int n);
+
+/* evtchnx_bind_interdomain_batch - for each i, @ports[i] =
+ * evtchnx_bind_interdomain(h, remote_dom, remote_ports[i]). */
+EVTCHNX_API int evtchnx_bind_interdomain_batch(struct evtchnx_handle *h,
+					       uint32_t remote_dom,
+					       const uint32_t *remote_ports,
+					       uint32_t *ports, unsigned int n);
+
+/* evtchnx_unbind_batch - evtchnx_unbind() of each of @ports. */
+EVTCHNX_API int evtchnx_unbind_batch(struct evtchnx_handle *h,
+				     const uint32_t *ports, unsigned int n);
+
+/* evtchnx_unmask_batch - evtchnx_unmask() of each of @ports. */
+EVTCHNX_API int evtchnx_unmask_batch(struct evtchnx_handle *h,
+				     const uint32_t *ports, unsigned int n);
+
+/*
+ * evtchnx_status_batch - for each i, evtchnx_status(h, dom, ports[i], ...)
+ * into the i-th element of @st.  Set st[0].sz to sizeof(struct
+ * evtchnx_status): it gives the size of every element of the array (an
+ * older caller's smaller struct keeps working), and the library writes it
+ * into each element it fills.  -EINVAL also for st[0].sz < sizeof(size_t).
+ */
+EVTCHNX_API int evtchnx_status_batch(struct evtchnx_handle *h, uint32_t dom,
+				     const uint32_t *ports,
+				     struct evtchnx_status *st, unsigned int n);
 
 /* ---- sim-only: the control domain's toolstack ----------------------- */
 

@@ -59,6 +59,29 @@ struct evtchnx_backend_ops {
 		       unsigned int max);
 	int (*unmask)(struct evtchnx_handle *h, uint32_t port);
 	int (*is_pending)(struct evtchnx_handle *h, uint32_t port);
+	/* evtchnx_wait(): a port (taken and masked), -ETIMEDOUT or -EINTR.  It
+	 * may release the lock around its sleep and spin
+	 * (evtchnx_core_release/reacquire).  NULL: the core waits with
+	 * poll() and pending(). */
+	int (*wait)(struct evtchnx_handle *h, int timeout_ms);
+
+	/* Batches, with the sendmmsg convention of include/evtchnx.h; @n >= 1.
+	 * NULL: the core calls the single op n times under one lock. */
+	int (*alloc_unbound_batch)(struct evtchnx_handle *h, uint32_t dom,
+				   uint32_t remote_dom, uint32_t *ports,
+				   unsigned int n);
+	int (*bind_interdomain_batch)(struct evtchnx_handle *h,
+				      uint32_t remote_dom,
+				      const uint32_t *remote_ports,
+				      uint32_t *ports, unsigned int n);
+	int (*unbind_batch)(struct evtchnx_handle *h, const uint32_t *ports,
+			    unsigned int n);
+	int (*unmask_batch)(struct evtchnx_handle *h, const uint32_t *ports,
+			    unsigned int n);
+	/* @st: n elements of st[0].sz bytes. */
+	int (*status_batch)(struct evtchnx_handle *h, uint32_t dom,
+			    const uint32_t *ports, struct evtchnx_status *st,
+			    unsigned int n);
 
 	/* sim-only toolstack calls (NULL on xen). */
 	int (*domain_create)(struct evtchnx_handle *h, uint32_t domid);
@@ -78,12 +101,27 @@ struct evtchnx_handle {
 	_Atomic int in_call;   /* checks that calls never overlap */
 #endif
 	unsigned long fork_gen; /* the process's fork generation at open (core.c) */
+	uint64_t busy_poll_ns; /* evtchnx_open_opts.busy_poll_ns */
 	int fd;                /* what evtchnx_fd() returns */
 	uint32_t domid;        /* what evtchnx_domid() returns */
 };
 
 extern const struct evtchnx_backend_ops evtchnx_sim_ops;
 extern const struct evtchnx_backend_ops evtchnx_xen_ops;
+
+/* For an op that sleeps or spins: let other threads call the handle
+ * meanwhile (no-op for a single-thread handle), and take it back. */
+void evtchnx_core_release(struct evtchnx_handle *h);
+void evtchnx_core_reacquire(struct evtchnx_handle *h);
+
+/* CLOCK_MONOTONIC in nanoseconds, for busy-poll budgets. */
+static inline int64_t evtchnx_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* CLOCK_MONOTONIC in milliseconds, for timeouts. */
 static inline int64_t evtchnx_now_ms(void)

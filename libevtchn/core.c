@@ -19,6 +19,7 @@
 #define KNOWN_OPEN_FLAGS                                                       \
 	(EVTCHNX_OPEN_NO_SPAWN | EVTCHNX_OPEN_SINGLE_THREAD | EVTCHNX_OPEN_STRICT)
 #define DOMID_MAX 0xFFFFu
+#define BUSY_POLL_MAX_NS 1000000000ull
 
 /* ---- fork ------------------------------------------------------------- */
 
@@ -87,6 +88,20 @@ static inline int leave(struct evtchnx_handle *h, int r)
 	return fail(r);
 }
 
+void evtchnx_core_release(struct evtchnx_handle *h)
+{
+	check_alone(h, -1);
+	if (!h->single_thread)
+		pthread_mutex_unlock(&h->lock);
+}
+
+void evtchnx_core_reacquire(struct evtchnx_handle *h)
+{
+	if (!h->single_thread)
+		pthread_mutex_lock(&h->lock);
+	check_alone(h, 1);
+}
+
 static bool all_zero(const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -114,6 +129,8 @@ static int take_opts(const struct evtchnx_open_opts *in,
 	if (out->flags & ~KNOWN_OPEN_FLAGS)
 		return -EINVAL;
 	if (out->domid >= EVTCHNX_DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	if (out->busy_poll_ns > BUSY_POLL_MAX_NS)
 		return -EINVAL;
 	return 0;
 }
@@ -171,6 +188,7 @@ evtchnx_open(const char *target, const struct evtchnx_open_opts *opts)
 	h->fd = -1;
 	h->fork_gen = fork_gen;
 	h->single_thread = o.flags & EVTCHNX_OPEN_SINGLE_THREAD;
+	h->busy_poll_ns = o.busy_poll_ns;
 	pthread_mutex_init(&h->lock, NULL);
 	err = ops->open(h, arg, &o);
 	if (err) {
@@ -284,11 +302,22 @@ EVTCHNX_API int evtchnx_unbind(struct evtchnx_handle *h, uint32_t port)
 	return CALL(h, unbind, port);
 }
 
+/* Fill a caller's struct of @sz bytes (sz >= sizeof(size_t)) from @full. */
+static void copy_status(void *dst, size_t sz, const struct evtchnx_status *full)
+{
+	struct evtchnx_status *st = dst;
+
+	st->sz = sz;
+	if (sz > sizeof(*full))
+		memset((char *)st + sizeof(*full), 0, sz - sizeof(*full));
+	memcpy((char *)st + sizeof(size_t), (const char *)full + sizeof(size_t),
+	       (sz < sizeof(*full) ? sz : sizeof(*full)) - sizeof(size_t));
+}
+
 EVTCHNX_API int evtchnx_status(struct evtchnx_handle *h, uint32_t dom,
 			       uint32_t port, struct evtchnx_status *st)
 {
 	struct evtchnx_status full = { .sz = sizeof(full) };
-	size_t sz;
 	int r;
 
 	CHECK_DOMID(h, dom);
@@ -297,11 +326,7 @@ EVTCHNX_API int evtchnx_status(struct evtchnx_handle *h, uint32_t dom,
 	r = CALL(h, status, dom, port, &full);
 	if (r < 0)
 		return r;
-	sz = st->sz;
-	if (sz > sizeof(full))
-		memset((char *)st + sizeof(full), 0, sz - sizeof(full));
-	memcpy((char *)st + sizeof(size_t), (char *)&full + sizeof(size_t),
-	       (sz < sizeof(full) ? sz : sizeof(full)) - sizeof(size_t));
+	copy_status(st, st->sz, &full);
 	return 0;
 }
 
@@ -374,10 +399,26 @@ EVTCHNX_API int evtchnx_pending(struct evtchnx_handle *h)
 	return r ? (int)port : fail(-EAGAIN);
 }
 
+/* Busy-poll for a backend without a wait op: take ports without sleeping
+ * until one comes or the budget is spent.  Returns a port or -EAGAIN. */
+static int spin_pending(struct evtchnx_handle *h, int64_t budget_ns)
+{
+	int64_t until = evtchnx_now_ns() + budget_ns;
+	int r;
+
+	do {
+		r = evtchnx_pending(h);
+	} while (r == -EAGAIN && evtchnx_now_ns() < until);
+	return r;
+}
+
 EVTCHNX_API int evtchnx_wait(struct evtchnx_handle *h, int timeout_ms)
 {
 	int64_t deadline = timeout_ms > 0 ? evtchnx_now_ms() + timeout_ms : 0;
+	bool spun = false;
 
+	if (h && h->ops->wait && h->fork_gen == fork_gen)
+		return CALL(h, wait, timeout_ms);
 	for (;;) {
 		struct pollfd pfd;
 		int r = evtchnx_pending(h), wait_ms = -1;
@@ -386,6 +427,12 @@ EVTCHNX_API int evtchnx_wait(struct evtchnx_handle *h, int timeout_ms)
 			return r;
 		if (timeout_ms == 0)
 			return fail(-ETIMEDOUT);
+		if (!spun && h->busy_poll_ns) {
+			spun = true;
+			r = spin_pending(h, (int64_t)h->busy_poll_ns);
+			if (r != -EAGAIN)
+				return r;
+		}
 		if (timeout_ms > 0) {
 			int64_t left = deadline - evtchnx_now_ms();
 
@@ -412,6 +459,132 @@ EVTCHNX_API int evtchnx_unmask(struct evtchnx_handle *h, uint32_t port)
 EVTCHNX_API int evtchnx_is_pending(struct evtchnx_handle *h, uint32_t port)
 {
 	return CALL(h, is_pending, port);
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+/* The common checks of the batch calls: 0 to go on, 1 for n == 0 (return 0),
+ * or a negative errno.  Caps @n at INT_MAX. */
+static int batch_check(struct evtchnx_handle *h, const void *a, const void *b,
+		       unsigned int *n)
+{
+	if (!h)
+		return -EINVAL;
+	if (h->fork_gen != fork_gen)
+		return -EBADF;
+	if (*n == 0)
+		return 1;
+	if (!a || !b)
+		return -EINVAL;
+	if (*n > INT_MAX)
+		*n = INT_MAX;
+	return 0;
+}
+
+/* sendmmsg's convention: the count done, or the first failure's errno. */
+static int batch_result(unsigned int done, int err)
+{
+	return done ? (int)done : err;
+}
+
+/* Run a batch under one lock: the backend's batch op when it has one, else
+ * the single op @n times. */
+#define BATCH(h, batch_fn, single_call)                                       \
+	({                                                                    \
+		int err_ = enter(h), r_ = 0;                                  \
+		unsigned int i_ = 0;                                          \
+		if (err_ < 0)                                                 \
+			r_ = fail(err_);                                      \
+		else if ((h)->ops->batch_fn)                                  \
+			r_ = leave(h, (h)->ops->batch_fn);                    \
+		else {                                                        \
+			for (; i_ < n; i_++) {                                \
+				r_ = single_call;                             \
+				if (r_ < 0)                                   \
+					break;                                \
+			}                                                     \
+			r_ = leave(h, batch_result(i_, r_));                  \
+		}                                                             \
+		r_;                                                           \
+	})
+
+static int missing(void)
+{
+	return -EOPNOTSUPP;
+}
+
+EVTCHNX_API int evtchnx_alloc_unbound_batch(struct evtchnx_handle *h,
+					    uint32_t dom, uint32_t remote_dom,
+					    uint32_t *ports, unsigned int n)
+{
+	int r = batch_check(h, ports, ports, &n);
+
+	if (r)
+		return r > 0 ? 0 : fail(r);
+	CHECK_DOMID(h, dom);
+	CHECK_DOMID(h, remote_dom);
+	return BATCH(h, alloc_unbound_batch(h, dom, remote_dom, ports, n),
+		     !h->ops->alloc_unbound ? missing() :
+		     (r = h->ops->alloc_unbound(h, dom, remote_dom)) >= 0 ?
+		     (int)(ports[i_] = (uint32_t)r) : r);
+}
+
+EVTCHNX_API int evtchnx_bind_interdomain_batch(struct evtchnx_handle *h,
+					       uint32_t remote_dom,
+					       const uint32_t *remote_ports,
+					       uint32_t *ports, unsigned int n)
+{
+	int r = batch_check(h, remote_ports, ports, &n);
+
+	if (r)
+		return r > 0 ? 0 : fail(r);
+	CHECK_DOMID(h, remote_dom);
+	return BATCH(h, bind_interdomain_batch(h, remote_dom, remote_ports, ports, n),
+		     !h->ops->bind_interdomain ? missing() :
+		     (r = h->ops->bind_interdomain(h, remote_dom, remote_ports[i_])) >= 0 ?
+		     (int)(ports[i_] = (uint32_t)r) : r);
+}
+
+EVTCHNX_API int evtchnx_unbind_batch(struct evtchnx_handle *h,
+				     const uint32_t *ports, unsigned int n)
+{
+	int r = batch_check(h, ports, ports, &n);
+
+	if (r)
+		return r > 0 ? 0 : fail(r);
+	return BATCH(h, unbind_batch(h, ports, n),
+		     h->ops->unbind ? h->ops->unbind(h, ports[i_]) : missing());
+}
+
+EVTCHNX_API int evtchnx_unmask_batch(struct evtchnx_handle *h,
+				     const uint32_t *ports, unsigned int n)
+{
+	int r = batch_check(h, ports, ports, &n);
+
+	if (r)
+		return r > 0 ? 0 : fail(r);
+	return BATCH(h, unmask_batch(h, ports, n),
+		     h->ops->unmask ? h->ops->unmask(h, ports[i_]) : missing());
+}
+
+EVTCHNX_API int evtchnx_status_batch(struct evtchnx_handle *h, uint32_t dom,
+				     const uint32_t *ports,
+				     struct evtchnx_status *st, unsigned int n)
+{
+	struct evtchnx_status full = { .sz = sizeof(full) };
+	int r = batch_check(h, ports, st, &n);
+	size_t sz;
+
+	if (r)
+		return r > 0 ? 0 : fail(r);
+	CHECK_DOMID(h, dom);
+	sz = st[0].sz;
+	if (sz < sizeof(size_t))
+		return fail(-EINVAL);
+	return BATCH(h, status_batch(h, dom, ports, st, n),
+		     !h->ops->status ? missing() :
+		     (r = h->ops->status(h, dom, ports[i_], &full)) < 0 ? r :
+		     (copy_status((char *)st + i_ * sz, sz, &full), 0));
 }
 
 /* ---- misc ------------------------------------------------------------- */

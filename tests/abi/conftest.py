@@ -71,7 +71,8 @@ def header_functions(cdef: str) -> Set[str]:
     from pycparser import c_ast, c_parser
 
     prelude = ("typedef unsigned long size_t;\n"
-               "typedef unsigned int uint32_t;\n")
+               "typedef unsigned int uint32_t;\n"
+               "typedef unsigned long uint64_t;\n")
     ast = c_parser.CParser().parse(prelude + cdef, filename=HEADER)
     names = set()
     for node in ast.ext:

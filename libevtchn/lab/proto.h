@@ -54,6 +54,12 @@ enum proto_op {
 	PROTO_DOMAIN_DESTROY,  /* arg: domid */
 	PROTO_RAISE_VIRQ,      /* arg: domid, virq */
 	PROTO_DOMAIN_GRANT,    /* arg: domid; the token back in the reply */
+	/* Batches (struct proto_req_n): the result is how many operations
+	 * succeeded, each with its record in the reply, in order; or the
+	 * first one's error.  Counts are 1 .. PROTO_MAX_RECS. */
+	PROTO_ALLOC_UNBOUND_N,    /* arg: dom, remote_dom, count */
+	PROTO_BIND_INTERDOMAIN_N, /* arg: remote_dom, count; ports: remote ports */
+	PROTO_UNBIND_N,           /* arg: count; ports: ports */
 };
 
 /* PROTO_HELLO flags. */
@@ -71,6 +77,18 @@ struct proto_req {
 	uint32_t arg[3];
 	char token[PROTO_TOKEN_LEN]; /* HELLO: the domain's token, if any */
 };
+
+/* A request with ports after it (the batches). */
+struct proto_req_n {
+	struct proto_req rq;
+	uint32_t ports[PROTO_MAX_RECS];
+};
+
+#define PROTO_REQ_N_SIZE(n) (sizeof(struct proto_req) + (n) * sizeof(uint32_t))
+
+/* proto_rec.owned in a batch reply: a port the batch allocated in another
+ * domain's name (only .port is set). */
+#define PROTO_REC_FOREIGN 2u
 
 /* One port of the handle as the lab sees it now. */
 struct proto_rec {

@@ -107,11 +107,20 @@
 
 /* ---- batches ------------------------------------------------------------ */
 
-%ignore evtchnx_alloc_unbound_batch;
-%ignore evtchnx_bind_interdomain_batch;
-%ignore evtchnx_unbind_batch;
-%ignore evtchnx_unmask_batch;
-%ignore evtchnx_status_batch;
+/* By signature, so that a front may define its own function of the same
+ * name (a Lua %native, for instance). */
+%ignore evtchnx_alloc_unbound_batch(struct evtchnx_handle *, uint32_t,
+				    uint32_t, uint32_t *, unsigned int);
+%ignore evtchnx_bind_interdomain_batch(struct evtchnx_handle *, uint32_t,
+				       const uint32_t *, uint32_t *,
+				       unsigned int);
+%ignore evtchnx_unbind_batch(struct evtchnx_handle *, const uint32_t *,
+			     unsigned int);
+%ignore evtchnx_unmask_batch(struct evtchnx_handle *, const uint32_t *,
+			     unsigned int);
+%ignore evtchnx_status_batch(struct evtchnx_handle *, uint32_t,
+			     const uint32_t *, struct evtchnx_status *,
+			     unsigned int);
 
 %{
 /* The batch calls, for the fronts' hand-written wrappers. */

@@ -96,7 +96,9 @@ CASE(null_arrays_einval)
 	/* Nothing changed: p is still offered, no port was allocated. */
 	CHECK_UNBOUND(h, SELF, p, evtchnx_domid(h));
 	q = CHECK_OK(evtchnx_alloc_unbound(h, SELF, 0));
-	CHECK_EQ(q, p + 1);
+	/* (On Xen the dom0 kernel may hold the port after p.) */
+	if (h_fresh_domains())
+		CHECK_EQ(q, p + 1);
 	CHECK_OK(evtchnx_unbind(h, q));
 	CHECK_OK(evtchnx_unbind(h, p));
 }
@@ -125,7 +127,9 @@ CASE(alloc_batch_same_ports_as_single_calls)
 	CHECK_EQ(evtchnx_alloc_unbound_batch(h, SELF, rdom, single, 3), 3);
 	CHECK_EQ(single[0], batch[1]);
 	CHECK_EQ(single[1], batch[4]);
-	CHECK_EQ(single[2], batch[5] + 1);
+	CHECK(single[2] > batch[5]);
+	if (h_fresh_domains()) /* on Xen the kernel may hold batch[5] + 1 */
+		CHECK_EQ(single[2], batch[5] + 1);
 	/* The ports belong to the handle, as alloc_unbound's. */
 	CHECK_EQ(evtchnx_unbind_batch(h, single, 3), 3);
 	CHECK_EQ(evtchnx_unbind_batch(h, batch, 1), 1);

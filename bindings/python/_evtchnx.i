@@ -61,7 +61,8 @@ static PyObject *evtchnx_py_raise(const char *call, int err)
  * HandleBox: owns one struct evtchnx_handle *.  Every call reads the
  * pointer from the box while it holds the GIL, so a handle closed by one
  * thread is never used by another.  @busy counts the calls that run with
- * the GIL released (evtchnx_wait); close refuses while it is non-zero.
+ * the GIL released (evtchnx_wait, the batches); close refuses while it is
+ * non-zero.
  */
 typedef struct {
 	PyObject_HEAD
@@ -95,7 +96,8 @@ static PyGetSetDef evtchnx_py_box_getset[] = {
 	{ "closed", evtchnx_py_box_closed, NULL,
 	  "True once the handle has been closed.", NULL },
 	{ "busy", evtchnx_py_box_busy, NULL,
-	  "Number of threads blocked in evtchnx_wait() on this handle.", NULL },
+	  "Number of threads in evtchnx_wait() or a batch on this handle.",
+	  NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -157,8 +159,8 @@ static PyObject *evtchnx_py_close(PyObject *obj)
 	box = (evtchnx_py_box *)obj;
 	if (box->busy) {
 		PyErr_SetString(PyExc_RuntimeError,
-				"handle is in use by a blocking wait() in "
-				"another thread");
+				"handle is in use by a blocking wait() or "
+				"batch in another thread");
 		return NULL;
 	}
 	h = box->h;
@@ -461,6 +463,23 @@ out:
 	return a;
 }
 
+/* Run a batch with the GIL released (a large one takes many requests to
+ * the lab); the box stays busy meanwhile, so no thread can close it. */
+static unsigned int evtchnx_py_run_batch(evtchnx_py_box *box,
+					 const struct evtchnx_bind_batch *b,
+					 unsigned int n, int *err)
+{
+	struct evtchnx_handle *h = box->h;
+	unsigned int done;
+
+	box->busy++;
+	Py_BEGIN_ALLOW_THREADS
+	done = evtchnx_bind_run_batch(h, b, n, err);
+	Py_END_ALLOW_THREADS
+	box->busy--;
+	return done;
+}
+
 /* (list of the first @done of @ports, @err as a positive errno) */
 static PyObject *evtchnx_py_ports_out(const uint32_t *ports, unsigned int done,
 				      int err)
@@ -503,7 +522,7 @@ static PyObject *evtchnx_py_alloc_unbound_batch(PyObject *obj, uint32_t dom,
 	b.out = PyMem_Malloc(n ? n * sizeof(uint32_t) : 1);
 	if (!b.out)
 		return PyErr_NoMemory();
-	done = evtchnx_bind_run_batch(box->h, &b, n, &err);
+	done = evtchnx_py_run_batch(box, &b, n, &err);
 	res = evtchnx_py_ports_out(b.out, done, err);
 	PyMem_Free(b.out);
 	return res;
@@ -532,7 +551,7 @@ static PyObject *evtchnx_py_bind_interdomain_batch(PyObject *obj,
 		PyMem_Free(in);
 		return PyErr_NoMemory();
 	}
-	done = evtchnx_bind_run_batch(box->h, &b, n, &err);
+	done = evtchnx_py_run_batch(box, &b, n, &err);
 	res = evtchnx_py_ports_out(b.out, done, err);
 	PyMem_Free(b.out);
 	PyMem_Free(in);
@@ -555,7 +574,7 @@ static PyObject *evtchnx_py_ports_batch(PyObject *obj, PyObject *ports,
 	if (!in)
 		return NULL;
 	b.in = in;
-	done = evtchnx_bind_run_batch(box->h, &b, n, &err);
+	done = evtchnx_py_run_batch(box, &b, n, &err);
 	PyMem_Free(in);
 	return Py_BuildValue("(Ii)", done, -err);
 }
@@ -592,7 +611,7 @@ static PyObject *evtchnx_py_status_batch(PyObject *obj, uint32_t dom,
 		return PyErr_NoMemory();
 	}
 	b.st[0].sz = sizeof(*b.st);
-	done = evtchnx_bind_run_batch(box->h, &b, n, &err);
+	done = evtchnx_py_run_batch(box, &b, n, &err);
 	list = PyList_New(done);
 	for (i = 0; list && i < done; i++) {
 		const struct evtchnx_status *st = &b.st[i];

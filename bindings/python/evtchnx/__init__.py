@@ -356,14 +356,15 @@ class Handle:
         """Close the handle and every port it owns (remote ends go back to
         UNBOUND).  Closing twice is harmless.
 
-        :raises RuntimeError: another thread is blocked in :meth:`wait`.
+        :raises RuntimeError: another thread is blocked in :meth:`wait`
+            or runs a batch (the ``*_batch`` methods release the GIL).
         """
         box = getattr(self, "_box", None)
         if box is None or box.closed:
             return
         if box.busy:
-            raise RuntimeError("handle is in use by a blocking wait() in "
-                               "another thread")
+            raise RuntimeError("handle is in use by a blocking wait() or "
+                               "batch in another thread")
         if self._watches:
             (_aio or _load_asyncio()).close_watches(self)
         _c.evtchnx_close(box)

@@ -243,7 +243,7 @@ static int lab_server_pid(const char *sock)
 	return ret;
 }
 
-static int lab_sock_path(const char *name, char *buf, size_t len)
+int cli_lab_sock_path(const char *name, char *buf, size_t len)
 {
 	char dir[PATH_MAX - 64];
 
@@ -267,7 +267,7 @@ static int lab_start(int argc, char **argv)
 
 	if (r >= 0)
 		return r;
-	if (lab_sock_path(name, sock, sizeof(sock)))
+	if (cli_lab_sock_path(name, sock, sizeof(sock)))
 		return cli_usage_error("lab", "not a lab name: '%s' (1 to 64 of A-Z a-z 0-9 . _ -)",
 				       name);
 	if (lab_server_pid(sock) > 0)
@@ -402,7 +402,7 @@ static int lab_stop(int argc, char **argv)
 	if (argc != 2)
 		return cli_usage_error("lab", "lab stop takes exactly one lab NAME");
 	name = argv[1];
-	if (lab_sock_path(name, sock, sizeof(sock)))
+	if (cli_lab_sock_path(name, sock, sizeof(sock)))
 		return cli_usage_error("lab", "not a lab name: '%s'", name);
 	pid = lab_server_pid(sock);
 	if (pid <= 0) {

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 3u
+#define PROTO_VERSION 4u
 #define PROTO_TOKEN_LEN 32u /* hex digits, EVTCHNX_TOKEN_SIZE - 1 */
 #define PROTO_MAX_RECS 256u
 #define PROTO_MAX_FDS 3u
@@ -184,6 +184,13 @@ ssize_t proto_recv(int sock, void *buf, size_t cap, int *fds,
  * errno.
  */
 int proto_shared_page(const char *name, size_t size, void **map);
+/*
+ * The same, for a page only this process may ever write: it is mapped
+ * read-write here (@map is required), then sealed so that no new writable
+ * mapping or write() is possible through any descriptor of it, even one a
+ * holder reopens read-write through /proc.
+ */
+int proto_published_page(const char *name, size_t size, void **map);
 /* A read-only descriptor of the same memfd (a new open file description),
  * or a negative errno. */
 int proto_reopen_ro(int memfd);

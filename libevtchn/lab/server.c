@@ -42,6 +42,7 @@
 #include "proto.h"
 #include "rules.h"
 #include "server.h"
+#include "status_page.h"
 
 enum watch_kind { W_LISTEN, W_DOOR, W_TIMER, W_TICK, W_SIGNAL, W_SOCK, W_PIDFD };
 
@@ -103,6 +104,7 @@ struct lab_server {
 	uint32_t last_link_id;
 	struct token *tokens;     /* handed out by PROTO_DOMAIN_GRANT */
 	struct client *clients[RULES_MAX_HANDLES + 1];
+	struct status_page_writer status; /* every domain's ports, for status */
 	struct proto_rep rep; /* reply buffer */
 };
 
@@ -392,6 +394,23 @@ static void hook_channel(void *ctx, uint32_t a, uint32_t pa, uint32_t b,
 		home_set(cb, pb, l->id);
 	link_put(ca, cb);
 	link_put(cb, ca);
+}
+
+static void hook_status(void *ctx, uint16_t domid, uint32_t port,
+			const struct rules_port *p)
+{
+	struct lab_server *s = ctx;
+	struct evtchnx_status st;
+
+	rules_status_of(p, &st);
+	status_page_port(&s->status, domid, port, &st);
+}
+
+static void hook_domain(void *ctx, uint16_t domid, uint32_t nr_ports)
+{
+	struct lab_server *s = ctx;
+
+	(void)status_page_domain(&s->status, domid, nr_ports);
 }
 
 /* @port of @c's domain, if @c owns it. */
@@ -782,6 +801,10 @@ static int do_hello(struct lab_server *s, struct client *c,
 	if (fd < 0)
 		return -errno;
 	fds[(*nfds)++] = fd;
+	fd = proto_reopen_ro(s->status.fd);
+	if (fd < 0)
+		return fd;
+	fds[(*nfds)++] = fd;
 	c->rh.id = id;
 	err = rules_join(s->lab, &c->rh, rq->arg[0]);
 	if (err)
@@ -1141,7 +1164,14 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 	hooks = (struct rules_hooks){ .ctx = s, .raise = hook_raise,
 				      .clear = hook_clear,
 				      .changed = hook_changed,
-				      .channel = hook_channel };
+				      .channel = hook_channel,
+				      .status = hook_status,
+				      .domain = hook_domain };
+	s->status.fd = -1;
+	err = -status_page_create(&s->status);
+	if (err)
+		goto fail_free;
+	err = ENOMEM;
 	s->lab = rules_lab_new(&hooks);
 	if (!s->lab)
 		goto fail_free;
@@ -1181,6 +1211,7 @@ fail_errno:
 	errno = err;
 	return NULL;
 fail_free:
+	status_page_destroy(&s->status);
 	free(s);
 fail:
 	close_fd(cfg->listen_fd);
@@ -1313,6 +1344,7 @@ void lab_server_free(struct lab_server *s)
 	while (s->tokens)
 		drop_token(s, s->tokens->domid);
 	rules_lab_free(s->lab);
+	status_page_destroy(&s->status);
 	free(s);
 }
 
@@ -1347,4 +1379,5 @@ void lab_server_forget(struct lab_server *s)
 	close_fd(s->cfg.listen_fd);
 	close_fd(s->cfg.door_fd);
 	close_fd(s->cfg.signal_fd);
+	close_fd(s->status.fd);
 }

@@ -70,6 +70,11 @@ int cli_write_all(int fd, const void *buf, size_t len);
  * Returns 0, -EPIPE at end of file, -ETIMEDOUT, or a negative errno. */
 int cli_read_all(int fd, void *buf, size_t len, int timeout_ms);
 
+/* Print one port as status --json does: {"port":P,"state":S,...}, after a
+ * comma unless *first (then cleared). */
+struct evtchnx_status;
+void cli_status_json(bool *first, uint32_t port, const struct evtchnx_status *st);
+
 /* Whether to use ANSI colours on stdout: a terminal, and $NO_COLOR unset. */
 bool cli_want_color(void);
 
@@ -109,7 +114,12 @@ int cli_open(const char *target, uint32_t domid, struct evtchnx_handle **out);
  * -ENAMETOOLONG. */
 int cli_lab_sock_path(const char *name, char *buf, size_t len);
 
-/* Lab counters (evtchnx-labstat.c, over the sim's internal protocol). */
+/* A connection to the lab server listening on @sock_path (the lab
+ * protocol's SOCK_SEQPACKET): the descriptor, or a negative errno. */
+int cli_lab_connect(const char *sock_path);
+
+/* Lab counters (evtchnx-labstat.c, over the sim's internal protocol; the
+ * layouts of its struct proto_link_stat and struct proto_dom_stat). */
 struct cli_link {
 	uint32_t link;
 	uint32_t from_handle, from_dom, from_pid;

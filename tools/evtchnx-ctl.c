@@ -219,13 +219,10 @@ static int lab_dir(char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* The pid of the server answering on @sock, or a negative errno. */
-static int lab_server_pid(const char *sock)
+int cli_lab_connect(const char *sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	int fd, ret;
+	int fd, err;
 
 	if (strlen(sock) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -233,9 +230,24 @@ static int lab_server_pid(const char *sock)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		ret = -errno;
-	else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The pid of the server answering on @sock, or a negative errno. */
+static int lab_server_pid(const char *sock)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd = cli_lab_connect(sock), ret;
+
+	if (fd < 0)
+		return fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
 		ret = -errno;
 	else
 		ret = (int)cred.pid;

@@ -12,11 +12,11 @@
 #endif
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "evtchnx-cli.h"
@@ -44,26 +44,16 @@ static int request(int sock, const struct proto_req *rq, struct proto_rep *rep)
 
 int cli_labstat_open(const char *sock_path, int *out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = PROTO_DEFAULT_TIMEOUT_MS / 1000 };
 	struct proto_req rq = { .op = PROTO_HELLO, .arg = { 0, PROTO_VERSION, 0 } };
 	const char *token = getenv("EVTCHNX_LAB_TOKEN");
 	struct proto_rep *rep;
-	int fd, r;
+	int fd = cli_lab_connect(sock_path), r;
 
-	if (strlen(sock_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, sock_path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
 	if (token && strlen(token) == PROTO_TOKEN_LEN)
 		memcpy(rq.token, token, PROTO_TOKEN_LEN);
 	rep = malloc(sizeof(*rep));
@@ -144,48 +134,21 @@ static int fetch_all(int sock, uint32_t kind, size_t rec_size, void **out, size_
 	return 0;
 }
 
+/* The tool's records are the protocol's, field for field. */
+_Static_assert(sizeof(struct cli_link) == sizeof(struct proto_link_stat) &&
+		       offsetof(struct cli_link, overflows) ==
+			       offsetof(struct proto_link_stat, overflows),
+	       "struct cli_link is struct proto_link_stat");
+_Static_assert(sizeof(struct cli_dom) == sizeof(struct proto_dom_stat) &&
+		       offsetof(struct cli_dom, table) == offsetof(struct proto_dom_stat, table),
+	       "struct cli_dom is struct proto_dom_stat");
+
 int cli_labstat_links(int sock, struct cli_link **out, size_t *count)
 {
-	struct proto_link_stat *st;
-	struct cli_link *links;
-	size_t n;
-	int r = fetch_all(sock, PROTO_STATS_LINKS, sizeof(*st), (void **)&st, &n);
-
-	if (r < 0)
-		return r;
-	links = calloc(n + 1, sizeof(*links));
-	if (!links) {
-		free(st);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		links[i] = (struct cli_link){ st[i].link, st[i].from_handle, st[i].from_dom,
-			st[i].from_pid, st[i].to_handle, st[i].to_dom, st[i].to_pid,
-			st[i].channels, st[i].head, st[i].overflows };
-	free(st);
-	*out = links;
-	*count = n;
-	return 0;
+	return fetch_all(sock, PROTO_STATS_LINKS, sizeof(**out), (void **)out, count);
 }
 
 int cli_labstat_domains(int sock, struct cli_dom **out, size_t *count)
 {
-	struct proto_dom_stat *st;
-	struct cli_dom *doms;
-	size_t n;
-	int r = fetch_all(sock, PROTO_STATS_DOMAINS, sizeof(*st), (void **)&st, &n);
-
-	if (r < 0)
-		return r;
-	doms = calloc(n + 1, sizeof(*doms));
-	if (!doms) {
-		free(st);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		doms[i] = (struct cli_dom){ st[i].domid, st[i].handles, st[i].ports, st[i].table };
-	free(st);
-	*out = doms;
-	*count = n;
-	return 0;
+	return fetch_all(sock, PROTO_STATS_DOMAINS, sizeof(**out), (void **)out, count);
 }

@@ -179,20 +179,10 @@ static void json_frame(const char *lab, unsigned long seq, const struct frame *f
 
 		printf("%s{\"dom\":%u,\"handles\":%u,\"table\":%u,\"ports\":[", i ? "," : "",
 		       d->domid, d->handles, d->table);
-		for (int k = 0; k < f->nports[i]; k++) {
-			const struct port_row *p = &f->ports[i][k];
+		bool first = true;
 
-			printf("%s{\"port\":%u,\"state\":\"%s\"", k ? "," : "", p->port,
-			       cli_state_name(p->st.state));
-			if (p->st.state == EVTCHNX_STATE_UNBOUND ||
-			    p->st.state == EVTCHNX_STATE_INTERDOMAIN)
-				printf(",\"remote_dom\":%u", p->st.remote_domid);
-			if (p->st.state == EVTCHNX_STATE_INTERDOMAIN)
-				printf(",\"remote_port\":%u", p->st.remote_port);
-			if (p->st.state == EVTCHNX_STATE_VIRQ)
-				printf(",\"virq\":%u", p->st.virq);
-			printf("}");
-		}
+		for (int k = 0; k < f->nports[i]; k++)
+			cli_status_json(&first, f->ports[i][k].port, &f->ports[i][k].st);
 		printf("]}");
 	}
 	printf("],\"links\":[");

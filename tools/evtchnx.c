@@ -433,7 +433,7 @@ static void status_header(void)
 	       "REMOTE-DOM", "REMOTE-PORT", "VCPU", "VIRQ");
 }
 
-static void status_json(bool *first, uint32_t port, const struct evtchnx_status *st)
+void cli_status_json(bool *first, uint32_t port, const struct evtchnx_status *st)
 {
 	printf("%s{\"port\":%u,\"state\":\"%s\"", *first ? "" : ",", port,
 	       cli_state_name(st->state));
@@ -450,7 +450,7 @@ static void status_json(bool *first, uint32_t port, const struct evtchnx_status 
 static void status_show(bool json, bool *first, uint32_t port, const struct evtchnx_status *st)
 {
 	if (json)
-		status_json(first, port, st);
+		cli_status_json(first, port, st);
 	else
 		status_row(port, st);
 }

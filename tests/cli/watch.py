@@ -100,7 +100,7 @@ def main():
         check(sorted(doms) == [0, 1, 2, 3], f"domains 0-3 are shown ({sorted(doms)})", f2)
         ports1 = {p["port"]: p for p in doms[1]["ports"]}
         check(ports1.get(busy) == {"port": busy, "state": "interdomain", "remote_dom": 2,
-                                   "remote_port": ends[2]},
+                                   "remote_port": ends[2], "vcpu": 0},
               "dom1's busy port is interdomain with dom2's port", f2)
         check(ports1.get(idle, {}).get("remote_dom") == 3 and
               ports1[idle]["state"] == "interdomain",

@@ -54,8 +54,14 @@ enum proto_op {
 	PROTO_DOMAIN_DESTROY,  /* arg: domid */
 	PROTO_RAISE_VIRQ,      /* arg: domid, virq */
 	PROTO_DOMAIN_GRANT,    /* arg: domid; the token back in the reply */
-	PROTO_LAB_STATS,       /* arg: PROTO_STATS_*, cursor[2]; control domain
-				* only; see struct proto_link_stat */
+	/* Batches (struct proto_req_n): the result is how many operations
+	 * succeeded, each with its record in the reply, in order; or the
+	 * first one's error.  Counts are 1 .. PROTO_MAX_RECS. */
+	PROTO_ALLOC_UNBOUND_N,    /* arg: dom, remote_dom, count */
+	PROTO_BIND_INTERDOMAIN_N, /* arg: remote_dom, count; ports: remote ports */
+	PROTO_UNBIND_N,           /* arg: count; ports: ports */
+	PROTO_LAB_STATS,          /* arg: PROTO_STATS_*, cursor[2]; control domain
+				   * only; see struct proto_link_stat */
 };
 
 /* PROTO_HELLO flags. */
@@ -73,6 +79,18 @@ struct proto_req {
 	uint32_t arg[3];
 	char token[PROTO_TOKEN_LEN]; /* HELLO: the domain's token, if any */
 };
+
+/* A request with ports after it (the batches). */
+struct proto_req_n {
+	struct proto_req rq;
+	uint32_t ports[PROTO_MAX_RECS];
+};
+
+#define PROTO_REQ_N_SIZE(n) (sizeof(struct proto_req) + (n) * sizeof(uint32_t))
+
+/* proto_rec.owned in a batch reply: a port the batch allocated in another
+ * domain's name (only .port is set). */
+#define PROTO_REC_FOREIGN 2u
 
 /* One port of the handle as the lab sees it now. */
 struct proto_rec {
@@ -116,17 +134,21 @@ struct proto_rep {
  *                        skip that handle's links with an id >= arg[2].
  *   PROTO_STATS_DOMAINS  the domains, by id; arg[1]: the first domid.
  *
- * The result is the number of records (at most PROTO_MAX_STATS), stored
- * from rep.rec on (nrec covers them: PROTO_STATS_NREC); PROTO_F_MORE says
- * that more follow: ask again with the cursor after the last record (links:
- * its from_handle and link; domains: its domid + 1).  One request scans at
- * most the handle slots or domain ids once, so a large lab costs pages, not
- * an unbounded request.  The counters come from a link's tx page, which its
- * sender writes: they are numbers to show, not to trust.
+ * The result is the number of records (at most PROTO_MAX_STATS; a page of
+ * domains also ends after PROTO_STATS_PORT_BUDGET ports of their tables),
+ * stored from rep.rec on (nrec covers them: PROTO_STATS_NREC); PROTO_F_MORE
+ * says that more follow: ask again with the cursor after the last record
+ * (links: its from_handle and link; domains: its domid + 1).  One request
+ * scans the handle slots, or the domain ids and a bounded number of ports,
+ * at most once, so a large lab costs pages, not an unbounded request.  The
+ * counters come from a link's tx page, which its sender writes: they are
+ * numbers to show, not to trust.
  */
 #define PROTO_STATS_LINKS 0u
 #define PROTO_STATS_DOMAINS 1u
 #define PROTO_MAX_STATS 128u
+/* A page of domains ends once it has looked at this many ports. */
+#define PROTO_STATS_PORT_BUDGET 262144u
 
 struct proto_link_stat {
 	uint32_t link;        /* the link's id */

@@ -105,6 +105,7 @@ struct lab_server {
 	struct token *tokens;     /* handed out by PROTO_DOMAIN_GRANT */
 	struct client *clients[RULES_MAX_HANDLES + 1];
 	struct status_page_writer status; /* every domain's ports, for status */
+	const uint32_t *ports; /* the ports of the batch request being served */
 	struct proto_rep rep; /* reply buffer */
 };
 
@@ -830,6 +831,83 @@ static void announce_orphans(struct lab_server *s)
 	}
 }
 
+/* The length a request must have: its ports follow a batch's. */
+static size_t request_size(const struct proto_req *rq)
+{
+	uint32_t count;
+
+	switch (rq->op) {
+	case PROTO_BIND_INTERDOMAIN_N:
+		count = rq->arg[1];
+		break;
+	case PROTO_UNBIND_N:
+		count = rq->arg[0];
+		break;
+	default:
+		return sizeof(*rq);
+	}
+	return count <= PROTO_MAX_RECS ? PROTO_REQ_N_SIZE(count) : 0;
+}
+
+/* How a batch ends: the count done, or the first failure's error. */
+static int batch_end(uint32_t done, int err)
+{
+	return done ? (int)done : err;
+}
+
+static int do_alloc_unbound_n(struct lab_server *s, struct client *c,
+			      uint32_t dom, uint32_t remote_dom, uint32_t count)
+{
+	bool own = dom == RULES_DOMID_SELF || dom == c->rh.domid;
+	uint32_t i;
+	int r = -EINVAL;
+
+	for (i = 0; i < count && count <= PROTO_MAX_RECS; i++) {
+		r = rules_alloc_unbound(s->lab, &c->rh, dom, remote_dom);
+		if (r < 0)
+			break;
+		if (own) {
+			add_rec(s, c, (uint32_t)r);
+		} else {
+			struct proto_rec *rec = &s->rep.rec[s->rep.nrec++];
+
+			memset(rec, 0, sizeof(*rec));
+			rec->port = (uint32_t)r;
+			rec->owned = PROTO_REC_FOREIGN;
+		}
+	}
+	return batch_end(i, r);
+}
+
+static int do_bind_interdomain_n(struct lab_server *s, struct client *c,
+				 uint32_t remote_dom, uint32_t count)
+{
+	uint32_t i;
+	int r = -EINVAL;
+
+	for (i = 0; i < count; i++) {
+		r = rules_bind_interdomain(s->lab, &c->rh, remote_dom, s->ports[i]);
+		if (r < 0)
+			break;
+		add_rec(s, c, (uint32_t)r);
+	}
+	return batch_end(i, r);
+}
+
+static int do_unbind_n(struct lab_server *s, struct client *c, uint32_t count)
+{
+	uint32_t i;
+	int r = -EINVAL;
+
+	for (i = 0; i < count; i++) {
+		r = rules_unbind(s->lab, &c->rh, s->ports[i]);
+		if (r < 0)
+			break;
+		add_rec(s, c, s->ports[i]);
+	}
+	return batch_end(i, r);
+}
+
 /* ---- PROTO_LAB_STATS ------------------------------------------------------ */
 
 /* The counters at the start of a link's tx page, read through a read-only
@@ -895,12 +973,14 @@ static int do_lab_stats(struct lab_server *s, struct client *c, const uint32_t *
 	}
 	if (a[0] != PROTO_STATS_DOMAINS)
 		return -EINVAL;
-	for (uint32_t d = a[1]; d < RULES_DOMID_FIRST_RESERVED; d++) {
+	for (uint32_t d = a[1], scanned = 0; d < RULES_DOMID_FIRST_RESERVED; d++) {
 		struct proto_dom_stat st = { .domid = d };
 
 		if (!rules_domain_exists(s->lab, d))
 			continue;
-		if (n == PROTO_MAX_STATS) {
+		/* A page ends at PROTO_MAX_STATS domains, or once the port
+		 * tables seen fill PROTO_STATS_PORT_BUDGET. */
+		if (n == PROTO_MAX_STATS || scanned >= PROTO_STATS_PORT_BUDGET) {
 			s->rep.flags |= PROTO_F_MORE;
 			break;
 		}
@@ -910,6 +990,7 @@ static int do_lab_stats(struct lab_server *s, struct client *c, const uint32_t *
 			st.table++;
 			st.ports += state != RULES_FREE && state != RULES_RESERVED;
 		}
+		scanned += st.table;
 		for (uint32_t id = 1; id <= RULES_MAX_HANDLES; id++)
 			st.handles += s->clients[id] && s->clients[id]->rh.domid == d &&
 				      !s->clients[id]->rh.orphaned;
@@ -988,6 +1069,12 @@ static int dispatch(struct lab_server *s, struct client *c,
 		return do_grant(s, c, a[0]);
 	case PROTO_RAISE_VIRQ:
 		return rules_raise_virq(lab, h, a[0], a[1]);
+	case PROTO_ALLOC_UNBOUND_N:
+		return do_alloc_unbound_n(s, c, a[0], a[1], a[2]);
+	case PROTO_BIND_INTERDOMAIN_N:
+		return do_bind_interdomain_n(s, c, a[0], a[1]);
+	case PROTO_UNBIND_N:
+		return do_unbind_n(s, c, a[0]);
 	case PROTO_LAB_STATS:
 		return do_lab_stats(s, c, a);
 	default:
@@ -998,10 +1085,11 @@ static int dispatch(struct lab_server *s, struct client *c,
 /* Returns false when the client must be dropped. */
 static bool serve_one(struct lab_server *s, struct client *c)
 {
+	struct proto_req_n rqn;
 	struct proto_req rq;
 	int rfds[PROTO_MAX_FDS], fds[PROTO_MAX_FDS];
 	unsigned int nrfds, nfds = 0;
-	ssize_t n = proto_recv(c->sock, &rq, sizeof(rq), rfds, &nrfds);
+	ssize_t n = proto_recv(c->sock, &rqn, sizeof(rqn), rfds, &nrfds);
 	bool ok;
 
 	if (nrfds) {
@@ -1014,8 +1102,10 @@ static bool serve_one(struct lab_server *s, struct client *c)
 	}
 	if (n == -EAGAIN)
 		return true;
-	if (n != (ssize_t)sizeof(rq))
+	if (n < (ssize_t)sizeof(rq) || n != (ssize_t)request_size(&rqn.rq))
 		return false; /* EOF, error, or a malformed request */
+	rq = rqn.rq;
+	s->ports = rqn.ports;
 	if (rq.op == PROTO_BYE) {
 		struct proto_rep bye = { .op = PROTO_BYE };
 

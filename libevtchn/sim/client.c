@@ -99,9 +99,10 @@ static struct sim *sim_of(struct evtchnx_handle *h)
 
 /* ---- talking to the lab ---------------------------------------------------- */
 
-/* @fds: room for PROTO_MAX_FDS descriptors; at least @nfds_want must come
- * with a successful reply. */
-static int request3(struct sim *s, const struct proto_req *rq,
+/* @len: the request's size (a batch's ports follow it); @fds: room for
+ * PROTO_MAX_FDS descriptors; at least @nfds_want must come with a
+ * successful reply. */
+static int request3(struct sim *s, const struct proto_req *rq, size_t len,
 		    struct proto_rep *rep, int *fds, unsigned int nfds_want);
 
 static int request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
@@ -109,10 +110,10 @@ static int request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
 {
 	struct proto_req rq = { .op = op, .arg = { a0, a1, 0 } };
 
-	return request3(s, &rq, rep, fds, nfds_want);
+	return request3(s, &rq, sizeof(rq), rep, fds, nfds_want);
 }
 
-static int request3(struct sim *s, const struct proto_req *rq,
+static int request3(struct sim *s, const struct proto_req *rq, size_t len,
 		    struct proto_rep *rep, int *fds, unsigned int nfds_want)
 {
 	uint32_t op = rq->op;
@@ -122,7 +123,7 @@ static int request3(struct sim *s, const struct proto_req *rq,
 
 	if (s->broken)
 		return -EIO;
-	if (proto_send(s->sock, rq, sizeof(*rq), NULL, 0) < 0)
+	if (proto_send(s->sock, rq, len, NULL, 0) < 0)
 		goto broken;
 	n = proto_recv(s->sock, rep, sizeof(*rep), got, &ngot);
 	if (n == -EAGAIN) { /* no answer in time (a stopped server?) */
@@ -557,7 +558,7 @@ static int hello(struct sim *s, uint32_t domid, uint32_t flags)
 	set_timeouts(s->sock);
 	if (token && strlen(token) == PROTO_TOKEN_LEN)
 		memcpy(rq.token, token, PROTO_TOKEN_LEN);
-	r = request3(s, &rq, &s->rep, fds, 3);
+	r = request3(s, &rq, sizeof(rq), &s->rep, fds, 3);
 	if (r < 0)
 		return r;
 	s->id = (uint32_t)r;
@@ -661,6 +662,125 @@ static int sim_unbind(struct evtchnx_handle *h, uint32_t port)
 	if (r)
 		return r;
 	return port_request(s, PROTO_UNBIND, port, 0);
+}
+
+/* ---- batches ---------------------------------------------------------------- */
+
+/*
+ * One batch request of @count (<= PROTO_MAX_RECS) operations that answer
+ * with a record each; ports the batch obtained go to @ports (may be NULL).
+ * Returns how many succeeded, or the first one's error.
+ */
+static int batch_request(struct sim *s, struct proto_req_n *rqn,
+			 unsigned int count, uint32_t *ports)
+{
+	size_t len = rqn->rq.op == PROTO_ALLOC_UNBOUND_N ? sizeof(rqn->rq) :
+		     PROTO_REQ_N_SIZE(count);
+	int r = request3(s, &rqn->rq, len, &s->rep, NULL, 0);
+	unsigned int done;
+
+	if (r < 0)
+		return r;
+	done = (unsigned int)r;
+	if (done > count || s->rep.nrec != done) {
+		s->broken = true;
+		return -EIO;
+	}
+	for (unsigned int i = 0; i < done; i++) {
+		struct proto_rec rec = s->rep.rec[i];
+		int err;
+
+		if (ports)
+			ports[i] = rec.port;
+		if (rec.owned == PROTO_REC_FOREIGN) {
+			if (rqn->rq.op != PROTO_ALLOC_UNBOUND_N)
+				goto nonsense;
+			continue;
+		}
+		err = apply(s, &rec, rqn->rq.op != PROTO_UNBIND_N);
+		if (!err)
+			continue;
+		/* Ports we cannot use are not kept: give back this one and
+		 * the rest the batch obtained. */
+		if (rqn->rq.op != PROTO_UNBIND_N) {
+			for (unsigned int k = i; k < done; k++)
+				(void)request(s, PROTO_UNBIND, s->rep.rec[k].port, 0,
+					      &s->aux, NULL, 0);
+		}
+		return i ? (int)i : err;
+	}
+	return (int)done;
+nonsense:
+	s->broken = true;
+	return -EIO;
+}
+
+/* Run @n operations in requests of up to PROTO_MAX_RECS: the sendmmsg
+ * convention of the batch calls. */
+static int batch_run(struct sim *s, struct proto_req_n *rqn, uint32_t *count_arg,
+		     const uint32_t *in, uint32_t *out, unsigned int n)
+{
+	unsigned int done = 0;
+	int r = begin(s);
+
+	if (r)
+		return r;
+	while (done < n) {
+		unsigned int chunk = n - done < PROTO_MAX_RECS ? n - done : PROTO_MAX_RECS;
+
+		*count_arg = chunk;
+		if (in)
+			memcpy(rqn->ports, in + done, chunk * sizeof(*in));
+		r = batch_request(s, rqn, chunk, out ? out + done : NULL);
+		if (r < 0)
+			break;
+		done += (unsigned int)r;
+		if ((unsigned int)r < chunk)
+			break; /* the next call reports the failure */
+	}
+	if (s->fifo_len)
+		wake_self(s);
+	return done ? (int)done : r;
+}
+
+static int sim_alloc_unbound_batch(struct evtchnx_handle *h, uint32_t dom,
+				   uint32_t remote_dom, uint32_t *ports,
+				   unsigned int n)
+{
+	struct proto_req_n rqn = { .rq = { .op = PROTO_ALLOC_UNBOUND_N,
+					   .arg = { dom, remote_dom, 0 } } };
+
+	return batch_run(sim_of(h), &rqn, &rqn.rq.arg[2], NULL, ports, n);
+}
+
+static int sim_bind_interdomain_batch(struct evtchnx_handle *h,
+				      uint32_t remote_dom,
+				      const uint32_t *remote_ports,
+				      uint32_t *ports, unsigned int n)
+{
+	struct proto_req_n rqn = { .rq = { .op = PROTO_BIND_INTERDOMAIN_N,
+					   .arg = { remote_dom, 0, 0 } } };
+
+	return batch_run(sim_of(h), &rqn, &rqn.rq.arg[1], remote_ports, ports, n);
+}
+
+static int sim_unbind_batch(struct evtchnx_handle *h, const uint32_t *ports,
+			    unsigned int n)
+{
+	struct proto_req_n rqn = { .rq = { .op = PROTO_UNBIND_N } };
+	struct sim *s = sim_of(h);
+	unsigned int ok = 0;
+	int r = begin(s);
+
+	if (r)
+		return r;
+	/* The contract's -EINVAL/-ENOTCONN, as sim_unbind() checks them: the
+	 * batch stops before the first port that fails them. */
+	while (ok < n && own(s, ports[ok], &r))
+		ok++;
+	if (!ok)
+		return r;
+	return batch_run(s, &rqn, &rqn.rq.arg[0], ports, NULL, ok);
 }
 
 static int sim_send(struct evtchnx_handle *h, uint32_t port)
@@ -995,6 +1115,9 @@ const struct evtchnx_backend_ops evtchnx_sim_ops = {
 	.pending = sim_pending,
 	.unmask = sim_unmask,
 	.is_pending = sim_is_pending,
+	.alloc_unbound_batch = sim_alloc_unbound_batch,
+	.bind_interdomain_batch = sim_bind_interdomain_batch,
+	.unbind_batch = sim_unbind_batch,
 	.domain_create = sim_domain_create,
 	.domain_destroy = sim_domain_destroy,
 	.domain_grant = sim_domain_grant,

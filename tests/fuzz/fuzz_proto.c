@@ -225,8 +225,8 @@ static void check_stats(const struct proto_req *rq, const struct proto_rep *rep)
 	    rep->nrec != (rep->result * size + sizeof(struct proto_rec) - 1) /
 				 sizeof(struct proto_rec))
 		die("LAB_STATS: %d stats in %u records", rep->result, rep->nrec);
-	if ((rep->flags & PROTO_F_MORE) && (unsigned int)rep->result != PROTO_MAX_STATS)
-		die("LAB_STATS: MORE after a page of %d", rep->result);
+	if ((rep->flags & PROTO_F_MORE) && rep->result == 0)
+		die("LAB_STATS: MORE after an empty page");
 	for (int i = 0; i < rep->result && rq->arg[0] == PROTO_STATS_DOMAINS; i++) {
 		struct proto_dom_stat d;
 
@@ -421,7 +421,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			uint8_t op = next();
 
-			m.rq.op = op < 0xF0 ? op % (PROTO_LAB_STATS + 1) : next32();
+			/* The single requests, and LAB_STATS in the place
+			 * of the first batch op (batches are not drawn). */
+			m.rq.op = op < 0xF0 ? op % (PROTO_ALLOC_UNBOUND_N + 1) : next32();
+			if (m.rq.op == PROTO_ALLOC_UNBOUND_N)
+				m.rq.op = PROTO_LAB_STATS;
 			m.rq.arg[0] = arg();
 			m.rq.arg[1] = arg();
 			m.rq.arg[2] = arg();

@@ -19,6 +19,7 @@ this repository's examples/); scripts/demo.sh builds one and runs this.
 """
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -104,18 +105,17 @@ class Demo:
 
     def ports(self, dom):
         """Every open port of @dom, as (port, status), up to its table's end."""
-        out = []
-        for port in range(1, self.x.SIM_MAX_PORTS if hasattr(self.x, "SIM_MAX_PORTS")
-                          else 4096):
+        out, port = [], 1
+        while True:
             try:
                 st = self.dom0.status(port, dom=dom)
             except OSError as e:
-                if e.errno == 22:                 # EINVAL: the end of its table
-                    break
+                if e.errno == errno.EINVAL:       # the end of its table
+                    return out
                 raise
             if st.state is not self.x.State.CLOSED:
                 out.append((port, st))
-        return out
+            port += 1
 
     def show(self, dom, who):
         rows = []

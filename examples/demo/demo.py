@@ -53,9 +53,9 @@ def main() -> int:
         ap.error("--rounds: 1 to 1000000")
     build = os.path.abspath(args.build)
     paths = {
-        "python": os.path.join(build, "python"),
+        "Python package": os.path.join(build, "python"),
         "C guest": os.path.join(build, "examples", "demo", "evtchnx-demo-guest"),
-        "Lua module": os.path.join(build, "lua", "5.4" if args.lua == "lua5.4" else "5.1"),
+        "Lua modules": os.path.join(build, "lua", "5.4" if args.lua == "lua5.4" else "5.1"),
     }
     for what, path in paths.items():
         if not os.path.exists(path):
@@ -65,10 +65,10 @@ def main() -> int:
     if not lua:
         sys.exit(f"demo: {args.lua} not found on PATH (Debian package "
                  f"{'lua5.4' if args.lua == 'lua5.4' else 'luajit'})")
-    sys.path.insert(0, paths["python"])
+    sys.path.insert(0, paths["Python package"])
     import evtchnx                                # the build tree's package
 
-    demo = Demo(evtchnx, paths["C guest"], lua, paths["Lua module"], args.rounds)
+    demo = Demo(evtchnx, paths["C guest"], lua, paths["Lua modules"], args.rounds)
     try:
         demo.run()
     except (DemoError, OSError) as e:

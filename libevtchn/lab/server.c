@@ -1303,6 +1303,9 @@ static void on_tick(struct lab_server *s)
 			s->accept_paused = true;
 		else
 			accept_all(s);
+		/* Those it accepted have their greeting ahead of them. */
+		for (struct client *c = s->all; c && !greeting; c = c->next)
+			greeting = !c->joined;
 	}
 	tick(s, greeting || s->accept_paused);
 }

@@ -5,7 +5,7 @@
  *
  * On real Xen (EVTCHNX_TEST_TARGET=xen) one end is a handle of dom0 and
  * the other a handle of the guest named by $EVTCHNX_XEN_GUEST, driven over
- * xenstore (xpeer.h); without a guest every case is skipped.  On the sim
+ * the guest's console (xpeer.h); without a guest every case is skipped.  On the sim
  * the same cases run with the control domain 0 and guest domain 1 of one
  * lab, so both targets are judged by the same checks.  The last case
  * destroys the guest (xl destroy on Xen).
@@ -31,14 +31,14 @@ static void two(void)
 		static int failed;
 
 		if (failed < 0)
-			h_skip("the guest's peer does not answer over "
-			       "xenstore (%s; its console follows)",
+			h_skip("the guest's peer does not answer on "
+			       "its console (%s; its console follows)",
 			       evtchnx_strerror(failed));
 		if (xp_guest() < 0) {
 			failed = xp_connect(30000);
 			if (failed < 0)
-				h_skip("the guest's peer does not answer over "
-				       "xenstore (%s; its console follows)",
+				h_skip("the guest's peer does not answer on "
+				       "its console (%s; its console follows)",
 				       evtchnx_strerror(failed));
 		}
 		if (remote_open)

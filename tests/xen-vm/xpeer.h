@@ -2,15 +2,17 @@
 /* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xpeer.h - one side of a two-domain test: a handle in this process, or a
- * handle in the guest domain driven over xenstore.
+ * handle in the guest domain driven over the guest's console.
  *
- * On real Xen, dom0's test program and the guest's xenvm_peer talk through
- * two xenstore keys in the guest's data/ folder: dom0 writes a request
- * ("SEQ OP ARGS..."), the guest runs it on its own handles and answers
- * ("SEQ RESULT VALUES..."); each side watches the other's key.  This is a
- * channel outside the event channels under test.  On the sim the "guest" is
- * just another domain of the same lab, called directly, so the same cases
- * and sequences run on both.
+ * On real Xen, dom0's test program and the guest's xenvm_peer talk over the
+ * guest's PV console, a channel outside the event channels under test:
+ * dom0 opens the console's pty (xenconsoled's, named in xenstore) and
+ * writes one request a line ("SEQ OP ARGS..."); the guest reads it on hvc0,
+ * runs it on its own handles and prints the answer line
+ * ("@@XP SEQ RESULT VALUES...").  Anything else on the console (kernel
+ * messages, a request echoed before the peer ran) is skipped by dom0.  On
+ * the sim the "guest" is just another domain of the same lab, called
+ * directly, so the same cases and sequences run on both.
  */
 #ifndef EVTCHNX_XPEER_H
 #define EVTCHNX_XPEER_H

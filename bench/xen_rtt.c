@@ -49,6 +49,7 @@
 #include <xenevtchn.h>
 
 #include "evtchnx.h"
+#include "median.h"
 
 #define MAX_ROUNDS 64
 /* Fewest rounds whose median is worth printing. */
@@ -223,19 +224,6 @@ static double run(struct side *s, int to, int from, enum kind k, uint32_t n)
 	return n ? (double)(t1 - t0) / n : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
 	long n = 200, warm = 20, rounds = 21, budget = 30;
@@ -316,7 +304,7 @@ int main(int argc, char **argv)
 
 		for (int i = 0; i < 3 * NKINDS; i++)
 			e[i] = run(&s, to[1], from[0], (enum kind)(i % NKINDS), 10);
-		est = median(e, 3 * NKINDS);
+		est = bench_median(e, 3 * NKINDS);
 	}
 	fit = (double)budget * 1e9 / (est * NKINDS);
 	if (5 * warm > fit / 10)
@@ -371,17 +359,17 @@ int main(int argc, char **argv)
 	}
 	for (int k = 0; k < NKINDS; k++)
 		printf("BENCH %-22s median %8.2f us/rt\n", kind_name[k],
-		       median(t[k], (int)rounds) / 1000);
-	mr = median(ratio, (int)rounds); /* sorts ratio[] */
+		       bench_median(t[k], (int)rounds) / 1000);
+	mr = bench_median(ratio, (int)rounds); /* sorts ratio[] */
 	printf("BENCH ratio evtchnx/raw     median %.3f (target <= 1.05), middle half of the rounds %.3f-%.3f\n",
 	       mr, ratio[rounds / 4],
 	       ratio[(3 * rounds) / 4 < rounds ? (3 * rounds) / 4 : rounds - 1]);
 	if (ratio[(3 * rounds) / 4] - ratio[rounds / 4] > 0.5 * mr)
 		printf("BENCH UNSTABLE: the middle half of the per-round ratios spans more than half the median: the host's load, not the code, decides these figures\n");
 	printf("BENCH ratio wait/raw        median %.3f (report only)\n",
-	       median(r2, (int)rounds));
+	       bench_median(r2, (int)rounds));
 	printf("BENCH ratio raw+epoll/raw   median %.3f (report only: the cost of an epoll set)\n",
-	       median(r3, (int)rounds));
+	       bench_median(r3, (int)rounds));
 	printf("BENCH %s: %ld rounds of %ld round trips per kind\n",
 	       rounds < need ? "INVALID run" : "valid run", rounds, n);
 out:

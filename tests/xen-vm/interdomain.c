@@ -368,6 +368,33 @@ CASE(guest_handle_close)
 	S_CHECK(&d, G, q, EVTCHNX_STATE_CLOSED, -1, -1);
 }
 
+/* A dom0 handle restricted to the guest binds only the guest's offers. */
+CASE(restrict_to_guest)
+{
+	struct evtchnx_handle *d2;
+	uint32_t o, p, q;
+
+	two();
+	d2 = open_dom(0);
+	o = CHECK_OK(evtchnx_alloc_unbound(d2, SELF, SELF));
+	p = CHECK_OK(xs_alloc(&g, SELF, 0));
+	CHECK_OK(evtchnx_restrict(d.h, G));
+	CHECK_ERR(xs_bind(&d, SELF, o), EACCES);
+	CHECK_ERR(xs_bind(&d, 0, o), EACCES);
+	S_CHECK(&d, SELF, o, EVTCHNX_STATE_UNBOUND, 0, -1);
+	q = CHECK_OK(xs_bind(&d, G, p));
+	S_CHECK(&g, SELF, p, EVTCHNX_STATE_INTERDOMAIN, 0, q);
+	TAKE(&d, q);
+	unmask(&d, q);
+	CHECK_OK(xs_send(&g, p));
+	TAKE(&d, q);
+	unmask(&d, q);
+	CHECK_OK(xs_send(&d, q));
+	TAKE(&g, p);
+	unmask(&g, p);
+	CHECK_OK(evtchnx_unbind(d2, o));
+}
+
 /* Last: the guest goes away with channels open. */
 CASE(guest_destroyed)
 {

@@ -356,9 +356,18 @@ fi
 # ---- results ---------------------------------------------------------
 
 tr -d '\r' <"$serial" >"$work/serial.txt"
-EVTCHNX_VM_NAMES="${names[*]}" awk '
+pair_names=()
+for q in "${pairs[@]+"${pairs[@]}"}"; do
+	case $q in
+	*=*) pair_names+=("${q%%=*}") ;;
+	*) pair_names+=("$(basename "$q")") ;;
+	esac
+done
+EVTCHNX_VM_NAMES="${names[*]}" EVTCHNX_VM_PAIRS="${pair_names[*]+"${pair_names[*]}"}" awk '
 BEGIN {
 	n = split(ENVIRON["EVTCHNX_VM_NAMES"], names, " ")
+	np = split(ENVIRON["EVTCHNX_VM_PAIRS"], pl, " ")
+	for (i = 1; i <= np; i++) pair[pl[i]] = 1
 	cur = ""; fail = 0
 }
 /@@XENVM BOOTED/ { booted = 1 }
@@ -374,6 +383,19 @@ cur != "" && /^(PASS|FAIL|SKIP)[: ] *[^ ]/ {
 	kind = substr($0, 1, 4)
 	print "xen-vm: " cur ": " $0
 	cnt[cur, kind]++; tot[kind]++
+	# "diff.MODE.seedN": a seed of the differential test.
+	if ($2 ~ /^diff\./) {
+		dk[kind]++
+		if ($2 ~ /^diff\.two\./) dtwo[kind]++
+	}
+	if ((cur in pair) && $2 !~ /^diff\.dom0\./) two[kind]++
+	if (kind == "SKIP") {
+		# The reason: what follows "SKIP name: " (or "SKIP name ").
+		r = $0; sub(/^SKIP[: ] *[^ :]+:? */, "", r)
+		if (r == "") r = "(no reason given)"
+		if (!(r in why)) order[++nwhy] = r
+		why[r]++
+	}
 	next
 }
 cur != "" && /^BENCH / { print "xen-vm: " cur ": " substr($0, 7); next }
@@ -398,6 +420,14 @@ END {
 	if (!done) { print "xen-vm: the VM did not reach the end of its plan"; fail = 1 }
 	printf "xen-vm: total on real Xen: %d passed, %d failed, %d skipped\n", \
 		tot["PASS"], tot["FAIL"], tot["SKIP"]
+	if (np > 0)
+		printf "xen-vm: across two domains (dom0 and a guest): %d passed, %d failed, %d skipped\n", \
+			two["PASS"], two["FAIL"], two["SKIP"]
+	if (dk["PASS"] + dk["FAIL"] + dk["SKIP"] > 0)
+		printf "xen-vm: differential seeds compared with the sim: %d agreed, %d differed, %d skipped (across two domains: %d agreed, %d differed)\n", \
+			dk["PASS"], dk["FAIL"], dk["SKIP"], dtwo["PASS"], dtwo["FAIL"]
+	for (i = 1; i <= nwhy; i++)
+		printf "xen-vm: skipped %3d x %s\n", why[order[i]], order[i]
 	exit fail
 }' "$work/serial.txt"
 rc=$?

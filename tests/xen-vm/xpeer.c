@@ -19,6 +19,7 @@
 #ifdef XPEER_CONSOLE
 #include <fcntl.h>
 #include <termios.h>
+#include <xenevtchn.h>
 #include <xenstore.h>
 #endif
 
@@ -217,26 +218,34 @@ int xp_guest(void)
 	return guest;
 }
 
-long xp_call(long *v, int *nv, const char *fmt, ...)
+static char posted[256];
+
+void xp_post(const char *fmt, ...)
 {
-	char buf[256], *p, *e, *l;
-	unsigned long s;
 	va_list ap;
+	int n;
+
+	n = snprintf(posted, sizeof(posted), "%lu ", ++seq);
+	va_start(ap, fmt);
+	vsnprintf(posted + n, sizeof(posted) - 1 - n, fmt, ap);
+	va_end(ap);
+	strcat(posted, "\n");
+	put_line(posted);
+}
+
+long xp_collect(long *v, int *nv, int timeout_ms)
+{
+	char *p, *e, *l;
+	unsigned long s;
 	long r;
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "%lu ", ++seq);
-	va_start(ap, fmt);
-	vsnprintf(buf + n, sizeof(buf) - 1 - n, fmt, ap);
-	va_end(ap);
-	strcat(buf, "\n");
-	put_line(buf);
 	for (;;) {
-		l = get_line(60000);
+		l = get_line(timeout_ms);
 		if (!l) {
 			fprintf(stderr,
 				"xpeer: no answer from the guest to \"%.*s\"\n",
-				(int)strlen(buf) - 1, buf);
+				(int)strlen(posted) - 1, posted);
 			exit(3);
 		}
 		p = answer_of(l, &s);
@@ -255,6 +264,18 @@ long xp_call(long *v, int *nv, const char *fmt, ...)
 	return r;
 }
 
+long xp_call(long *v, int *nv, const char *fmt, ...)
+{
+	char buf[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	xp_post("%s", buf);
+	return xp_collect(v, nv, 60000);
+}
+
 /* ---- the guest -------------------------------------------------------- */
 
 #define NH 8
@@ -263,6 +284,53 @@ static struct evtchnx_handle *hs[NH];
 static struct evtchnx_handle *hget(long i)
 {
 	return i >= 0 && i < NH ? hs[i] : NULL;
+}
+
+/* The far end of the raw libxenevtchn round trip (guest_rtt.c):
+ * "rawbind X RDOM RPORT" binds a channel with one libxenevtchn handle of
+ * the guest and takes the event the bind leaves; "rawecho X PORT N"
+ * answers each event on PORT with one on PORT, N times. */
+static xenevtchn_handle *xce;
+
+int xp_raw_take(xenevtchn_handle *x, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = xenevtchn_fd(x), .events = POLLIN };
+	int p;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -ETIMEDOUT;
+	p = xenevtchn_pending(x);
+	if (p < 0)
+		return -errno;
+	xenevtchn_unmask(x, p);
+	return p;
+}
+
+static int raw_op(const char *op, long *a, char *out, size_t sz)
+{
+	int r, k;
+
+	if (!xce)
+		xce = xenevtchn_open(NULL, 0);
+	if (!xce) {
+		snprintf(out, sz, "%d", -errno);
+		return 0;
+	}
+	if (!strcmp(op, "rawbind")) {
+		r = xenevtchn_bind_interdomain(xce, a[1], a[2]);
+		r = r < 0 ? -errno : r;
+		if (r >= 0)
+			xp_raw_take(xce, 3000);
+	} else {
+		for (k = 0; k < a[2]; k++) {
+			if (xp_raw_take(xce, 10000) < 0)
+				break;
+			xenevtchn_notify(xce, a[1]);
+		}
+		r = k;
+	}
+	snprintf(out, sz, "%d", r);
+	return 0;
 }
 
 /* Run one request @q; the answer goes into @out. */
@@ -279,6 +347,9 @@ static int serve_one(char *q, char *out, size_t sz)
 	if (n < 2)
 		return -1;
 	o = snprintf(out, sz, "%lu ", s);
+	out += o;
+	sz -= o;
+	o = 0;
 	if (!strcmp(op, "exit")) {
 		snprintf(out + o, sz - o, "0");
 		return 1;
@@ -291,6 +362,8 @@ static int serve_one(char *q, char *out, size_t sz)
 			hs[k] = evtchnx_open("xen", NULL);
 			r = hs[k] ? k : -errno;
 		}
+	} else if (!strcmp(op, "rawbind") || !strcmp(op, "rawecho")) {
+		return raw_op(op, a, out, sz);
 	} else if (!h) {
 		r = -EBADF;
 	} else if (!strcmp(op, "close")) {
@@ -418,6 +491,22 @@ long xp_call(long *v, int *nv, const char *fmt, ...)
 	(void)v;
 	(void)nv;
 	(void)fmt;
+	fprintf(stderr, "xpeer: no guest in this build\n");
+	exit(3);
+}
+
+void xp_post(const char *fmt, ...)
+{
+	(void)fmt;
+	fprintf(stderr, "xpeer: no guest in this build\n");
+	exit(3);
+}
+
+long xp_collect(long *v, int *nv, int timeout_ms)
+{
+	(void)v;
+	(void)nv;
+	(void)timeout_ms;
 	fprintf(stderr, "xpeer: no guest in this build\n");
 	exit(3);
 }

@@ -42,6 +42,17 @@ int xp_guest(void);
 __attribute__((format(printf, 3, 4))) long xp_call(long *v, int *nv,
 						   const char *fmt, ...);
 
+/* The same in two steps, for a request the guest answers only after
+ * dom0 has done something meanwhile (the round-trip benchmark). */
+__attribute__((format(printf, 1, 2))) void xp_post(const char *fmt, ...);
+long xp_collect(long *v, int *nv, int timeout_ms);
+
+/* With the guest's console only: take one event of a libxenevtchn handle
+ * within @timeout_ms and unmask it (the raw round trip's step); the port
+ * or a negative errno. */
+struct xenevtchn_handle;
+int xp_raw_take(struct xenevtchn_handle *x, int timeout_ms);
+
 /* A side around a handle of this process. */
 void xs_local(struct xp_side *s, struct evtchnx_handle *h);
 /* A new handle in the guest; 0 or a negative errno. */

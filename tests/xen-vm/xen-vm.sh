@@ -23,9 +23,11 @@
 # Each PROGRAM prints one line per case ("PASS name", "FAIL name ...",
 # "SKIP name ...") and exits 0 (pass), 77 (skipped as a whole) or anything
 # else (fail).  This script prints those lines with a per-program and a total
-# count, and exits 0 when the VM ran everything and nothing failed, 1 when a
-# case or program failed or the VM did not finish, 77 when this machine
-# cannot run the VM at all (no QEMU, no busybox-static, no package archive).
+# count (and the cases of --pair programs, the differential test's seeds and
+# the skips by reason), and exits 0 when the VM ran everything and nothing
+# failed, 1 when a case or program failed or the VM did not finish, 77 when
+# this machine cannot run the VM at all (no QEMU, no busybox-static, no
+# package archive).
 # With EVTCHNX_XEN_VM_REQUIRED=1 that last case is a failure too.
 #
 # Two domains: with --guest, dom0 also gets Xen's toolstack (xenstored,
@@ -33,9 +35,11 @@
 # with apt-get download like the hypervisor) and a guest: a PV domain booted
 # with the same kernel and a busybox initramfs holding the --guest PROGRAMs
 # (static), which its /init runs in order (no disk, no network).  Each
-# --pair PROGRAM runs in dom0 with a fresh guest created just before it
-# (its domid in $EVTCHNX_XEN_GUEST) and destroyed after it; the guest's
-# console (kept by xenconsoled) is printed after the program's results.
+# --pair PROGRAM runs in dom0 with the guest (its domid in
+# $EVTCHNX_XEN_GUEST), created when none runs and kept for the next one;
+# the programs talk to the guest's over its console (xpeer.h).  Once the
+# guest is gone, its console (kept by xenconsoled) is printed after the
+# results of the program that ended it.
 
 set -u
 
@@ -64,7 +68,7 @@ while [ $# -gt 0 ]; do
 	--guest-mem) guest_mem=$2; shift 2 ;;
 	--pair) progs+=("$2"); pairs+=("$2"); shift 2 ;;
 	--) shift; progs+=("$@"); break ;;
-	-h|--help) sed -n '3,32p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,42p' "$0"; exit 0 ;;
 	-*) echo "xen-vm: unknown option $1" >&2; exit 2 ;;
 	*) progs+=("$1"); shift ;;
 	esac

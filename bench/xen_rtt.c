@@ -342,8 +342,10 @@ int main(int argc, char **argv)
 			double per = last_round / (double)(n + warm) * 1.25;
 			long fits = (long)(left / (double)(need - r) / per) - warm;
 
+			if (fits < 10)
+				fits = 10;
 			if (fits < n) {
-				n = fits < 10 ? 10 : fits;
+				n = fits;
 				printf("BENCH the host slowed down: %ld round trips per kind from round %ld\n",
 				       n, r + 1);
 			}

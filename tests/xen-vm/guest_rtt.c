@@ -178,8 +178,10 @@ int main(void)
 			double per = last_round / n * 1.25; /* both kinds */
 			long fits = (long)(left / (MIN_ROUNDS - r) / per);
 
+			if (fits < 10)
+				fits = 10;
 			if (fits < n) {
-				n = fits < 10 ? 10 : fits;
+				n = fits;
 				printf("BENCH the host slowed down: %ld round trips per kind from round %ld\n",
 				       n, r + 1);
 			}

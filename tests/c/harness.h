@@ -66,8 +66,9 @@ void require_sim(const char *why);
 	"domain_create, domain_destroy and raise_virq are sim-only API "       \
 	"(a real toolstack makes domains): no Xen setup runs it"
 #define H_XEN_RESET_OTHER                                                      \
-	"resets another domain: on xen it must be paused, and the reset cuts " \
-	"its console and xenstore; not run on xen"
+	"resets another domain, which xen allows only while it is paused, "    \
+	"and which cuts its console: on xen its two-domain form ends "         \
+	"interdomain"
 
 /* ---- the target ------------------------------------------------------------ */
 

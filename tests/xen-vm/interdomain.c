@@ -395,31 +395,54 @@ CASE(restrict_to_guest)
 	CHECK_OK(evtchnx_unbind(d2, o));
 }
 
-/* Last: the guest goes away with channels open. */
-CASE(guest_destroyed)
+/* Last: dom0 resets the guest's channels, then the guest goes away with
+ * channels open.  A reset also closes the guest kernel's own channels (its
+ * console: the way to its peer), so the rest of the case uses ports dom0
+ * allocates in the guest's name. */
+CASE(guest_reset_then_destroyed)
 {
-	uint32_t p, q, p2;
+	uint32_t p, q, p2, q2;
 	char cmd[64];
 
 	two();
 	chan_d_offers(&p, &q);
-	CHECK_OK(xs_unbind(&g, q));
-	chan_d_offers(&p2, &q);
+	if (h_is_xen()) {
+		/* Xen resets another domain only while it is paused (the sim
+		 * has no pause: there the reset goes through at once). */
+		CHECK_ERR(xs_reset(&d, G), EINVAL);
+		snprintf(cmd, sizeof(cmd), "xl pause %u", G);
+		CHECK_EQ(system(cmd), 0);
+	}
+	CHECK_OK(xs_reset(&d, G));
+	/* dom0's end is UNBOUND with the guest's domid kept; every port of
+	 * the guest is closed, so the next allocation there is port 1. */
 	S_CHECK(&d, SELF, p, EVTCHNX_STATE_UNBOUND, G, -1);
+	S_CHECK(&d, G, q, EVTCHNX_STATE_CLOSED, -1, -1);
+	CHECK_OK(xs_send(&d, p));
+	NONE(&d);
+	p2 = CHECK_OK(xs_alloc(&d, G, SELF));
+	CHECK_EQ(p2, 1);
+	q2 = CHECK_OK(xs_bind(&d, G, p2));
+	S_CHECK(&d, G, p2, EVTCHNX_STATE_INTERDOMAIN, 0, q2);
+	TAKE(&d, q2);
+	unmask(&d, q2);
 	if (h_is_xen()) {
 		snprintf(cmd, sizeof(cmd), "xl destroy %u", G);
 		CHECK_EQ(system(cmd), 0);
+		g.idx = -1; /* its peer is gone with it */
 	} else {
 		close_g();
 		close_h(gk);
 	}
 	/* The remote domid is kept. */
-	S_CHECK(&d, SELF, p2, EVTCHNX_STATE_UNBOUND, G, -1);
+	S_CHECK(&d, SELF, q2, EVTCHNX_STATE_UNBOUND, G, -1);
 	S_CHECK(&d, SELF, p, EVTCHNX_STATE_UNBOUND, G, -1);
-	CHECK_OK(xs_send(&d, p2));
-	CHECK_ERR(xs_status(&d, G, q, &(struct evtchnx_status){ 0 }), ESRCH);
-	CHECK_ERR(xs_bind(&d, G, q), ESRCH);
+	CHECK_OK(xs_send(&d, q2));
+	CHECK_ERR(xs_status(&d, G, p2, &(struct evtchnx_status){ 0 }), ESRCH);
+	CHECK_ERR(xs_bind(&d, G, p2), ESRCH);
 	CHECK_ERR(xs_alloc(&d, G, 0), ESRCH);
+	CHECK_ERR(xs_reset(&d, G), ESRCH);
 	NONE(&d);
-	CHECK_OK(xs_unbind(&d, p2));
+	CHECK_OK(xs_unbind(&d, q2));
+	CHECK_OK(xs_unbind(&d, p));
 }

@@ -49,7 +49,7 @@
 #include <xenevtchn.h>
 
 #include "evtchnx.h"
-#include "median.h"
+#include "rounds.h"
 
 #define MAX_ROUNDS 64
 /* Fewest rounds whose median is worth printing. */
@@ -336,20 +336,10 @@ int main(int argc, char **argv)
 			rounds = r;
 			break;
 		}
-		if (r > 0 && r < need) {
-			/* The host slowed down: fewer round trips per round,
-			 * so that the rounds a median needs still fit. */
-			double per = last_round / (double)(n + warm) * 1.25;
-			long fits = (long)(left / (double)(need - r) / per) - warm;
-
-			if (fits < 10)
-				fits = 10;
-			if (fits < n) {
-				n = fits;
-				printf("BENCH the host slowed down: %ld round trips per kind from round %ld\n",
-				       n, r + 1);
-			}
-		}
+		/* The rounds a median needs must still fit. */
+		if (r > 0 && r < need)
+			n = bench_fit_round(n, warm, last_round, left, need - r,
+					    r + 1);
 		for (int i = 0; i < NKINDS; i++) {
 			/* Alternate which kind goes first. */
 			enum kind k = (enum kind)((r % 2) ? NKINDS - 1 - i : i);

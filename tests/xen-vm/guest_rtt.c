@@ -28,7 +28,7 @@
 #include <time.h>
 #include <xenevtchn.h>
 
-#include "median.h"
+#include "rounds.h"
 #include "xpeer.h"
 
 #define MAX_ROUNDS 41
@@ -172,20 +172,10 @@ int main(void)
 
 		if (left <= 0)
 			break;
-		if (r > 0 && r < MIN_ROUNDS) {
-			/* The host slowed down: fewer round trips per round,
-			 * so that MIN_ROUNDS still fit. */
-			double per = last_round / n * 1.25; /* both kinds */
-			long fits = (long)(left / (MIN_ROUNDS - r) / per);
-
-			if (fits < 10)
-				fits = 10;
-			if (fits < n) {
-				n = fits;
-				printf("BENCH the host slowed down: %ld round trips per kind from round %ld\n",
-				       n, r + 1);
-			}
-		}
+		/* MIN_ROUNDS must still fit. */
+		if (r > 0 && r < MIN_ROUNDS)
+			n = bench_fit_round(n, 0, last_round, left,
+					    MIN_ROUNDS - r, r + 1);
 		for (int i = 0; i < 2; i++) {
 			bool raw = (r % 2) ? i == 1 : i == 0;
 

@@ -487,16 +487,16 @@ static int batch_result(unsigned int done, int err)
 	return done ? (int)done : err;
 }
 
-/* Run a batch under one lock: the backend's batch op when it has one, else
- * the single op @n times. */
-#define BATCH(h, batch_fn, single_call)                                       \
+/* Run a batch under one lock: the backend's batch op @batch_fn (called
+ * with @args) when it has one, else the single op @n times. */
+#define BATCH(h, batch_fn, args, single_call)                                 \
 	({                                                                    \
 		int err_ = enter(h), r_ = 0;                                  \
 		unsigned int i_ = 0;                                          \
 		if (err_ < 0)                                                 \
 			r_ = fail(err_);                                      \
 		else if ((h)->ops->batch_fn)                                  \
-			r_ = leave(h, (h)->ops->batch_fn);                    \
+			r_ = leave(h, (h)->ops->batch_fn args);               \
 		else {                                                        \
 			for (; i_ < n; i_++) {                                \
 				r_ = single_call;                             \
@@ -523,7 +523,7 @@ EVTCHNX_API int evtchnx_alloc_unbound_batch(struct evtchnx_handle *h,
 		return r > 0 ? 0 : fail(r);
 	CHECK_DOMID(h, dom);
 	CHECK_DOMID(h, remote_dom);
-	return BATCH(h, alloc_unbound_batch(h, dom, remote_dom, ports, n),
+	return BATCH(h, alloc_unbound_batch, (h, dom, remote_dom, ports, n),
 		     !h->ops->alloc_unbound ? missing() :
 		     (r = h->ops->alloc_unbound(h, dom, remote_dom)) >= 0 ?
 		     (int)(ports[i_] = (uint32_t)r) : r);
@@ -539,7 +539,7 @@ EVTCHNX_API int evtchnx_bind_interdomain_batch(struct evtchnx_handle *h,
 	if (r)
 		return r > 0 ? 0 : fail(r);
 	CHECK_DOMID(h, remote_dom);
-	return BATCH(h, bind_interdomain_batch(h, remote_dom, remote_ports, ports, n),
+	return BATCH(h, bind_interdomain_batch, (h, remote_dom, remote_ports, ports, n),
 		     !h->ops->bind_interdomain ? missing() :
 		     (r = h->ops->bind_interdomain(h, remote_dom, remote_ports[i_])) >= 0 ?
 		     (int)(ports[i_] = (uint32_t)r) : r);
@@ -552,7 +552,7 @@ EVTCHNX_API int evtchnx_unbind_batch(struct evtchnx_handle *h,
 
 	if (r)
 		return r > 0 ? 0 : fail(r);
-	return BATCH(h, unbind_batch(h, ports, n),
+	return BATCH(h, unbind_batch, (h, ports, n),
 		     h->ops->unbind ? h->ops->unbind(h, ports[i_]) : missing());
 }
 
@@ -563,7 +563,7 @@ EVTCHNX_API int evtchnx_unmask_batch(struct evtchnx_handle *h,
 
 	if (r)
 		return r > 0 ? 0 : fail(r);
-	return BATCH(h, unmask_batch(h, ports, n),
+	return BATCH(h, unmask_batch, (h, ports, n),
 		     h->ops->unmask ? h->ops->unmask(h, ports[i_]) : missing());
 }
 
@@ -581,7 +581,7 @@ EVTCHNX_API int evtchnx_status_batch(struct evtchnx_handle *h, uint32_t dom,
 	sz = st[0].sz;
 	if (sz < sizeof(size_t))
 		return fail(-EINVAL);
-	return BATCH(h, status_batch(h, dom, ports, st, n),
+	return BATCH(h, status_batch, (h, dom, ports, st, n),
 		     !h->ops->status ? missing() :
 		     (r = h->ops->status(h, dom, ports[i_], &full)) < 0 ? r :
 		     (copy_status((char *)st + i_ * sz, sz, &full), 0));

@@ -1,19 +1,46 @@
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: 2026 The evtchnx authors
 """asyncio integration: wait_async(), async for ... in events(), draining
-per readiness event, several waiters, cancellation and closing."""
+per readiness event, several waiters, cancellation and closing, event
+handlers (per port and batch); every test runs on asyncio's default loop
+and on uvloop."""
 
 import asyncio
+import errno
+import importlib.util
+import os
+import subprocess
+import sys
 
 import pytest
 
 import evtchnx
+import evtchnx._asyncio as aio
 
 from conftest import readable
 
+# The loop the tests of this module run on (set by the fixture below).
+_loop_factory = asyncio.new_event_loop
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def loop_kind(request):
+    """Run each test on asyncio's default loop and on uvloop."""
+    global _loop_factory
+    if request.param == "uvloop":
+        uvloop = pytest.importorskip(
+            "uvloop", reason="uvloop is not installed (Debian's python3-uvloop)")
+        _loop_factory = uvloop.new_event_loop
+    else:
+        _loop_factory = asyncio.new_event_loop
+    yield request.param
+    _loop_factory = asyncio.new_event_loop
+
 
 def run(coro, timeout=30):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+    """asyncio.run() on the loop of the test."""
+    with asyncio.Runner(loop_factory=_loop_factory) as runner:
+        return runner.run(asyncio.wait_for(coro, timeout))
 
 
 def test_wait_async(channel):
@@ -534,7 +561,7 @@ def test_handler_conflicts(channel):
 
 def test_handler_with_explicit_loop(channel):
     a, p, b, q = channel
-    loop = asyncio.new_event_loop()
+    loop = _loop_factory()
     try:
         rec = Recorder()
         b.add_event_handler(rec, loop=loop)
@@ -600,3 +627,355 @@ def test_handler_ping_pong_in_one_loop(channel):
         return count
 
     assert run(main()) == [n, n]
+
+
+# ---- add_event_handler(batch=True) ----------------------------------------
+
+class BatchRecorder:
+    """A batch event handler that records its calls and wakes a test."""
+
+    def __init__(self, fail=False):
+        self.calls = []
+        self.fail = fail
+        self.arrived = asyncio.Event()
+
+    def __call__(self, ports):
+        self.calls.append(list(ports))
+        self.arrived.set()
+        if self.fail:
+            raise RuntimeError(f"batch failure {len(self.calls)}")
+
+    @property
+    def ports(self):
+        return [p for call in self.calls for p in call]
+
+    async def next(self, count):
+        """Wait until ``count`` ports were handed over in all."""
+        while len(self.ports) < count:
+            self.arrived.clear()
+            await asyncio.wait_for(self.arrived.wait(), 10)
+
+
+def many_channels(handle, n):
+    a = handle(domid=1)
+    b = handle(domid=2)
+    pairs = []
+    for _ in range(n):
+        p = a.alloc_unbound(2)
+        pairs.append((p, b.bind_interdomain(1, p)))
+    while True:  # binding left each new port pending
+        taken = b.pending_batch(512)
+        if not taken:
+            break
+        for q in taken:
+            b.unmask(q)
+    return a, b, pairs
+
+
+def test_batch_handler_one_call_per_readiness(handle):
+    a, b, pairs = many_channels(handle, 300)  # more than one C batch
+    readiness = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        add_reader = loop.add_reader
+
+        def counting_add_reader(fd, cb, *args):
+            def counted(*x):
+                readiness.append(len(rec.calls))
+                cb(*x)
+            return add_reader(fd, counted, *args)
+
+        loop.add_reader = counting_add_reader
+        rec = BatchRecorder()
+        b.add_event_handler(rec, batch=True)
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(len(pairs))
+        await settle()
+        b.remove_event_handler()
+        return rec
+
+    rec = run(main())
+    # One readiness event, one call with all 300 ports.
+    assert readiness[:1] == [0]
+    assert len(rec.calls) == 1
+    assert sorted(rec.ports) == sorted(q for _, q in pairs)
+    assert not readable(b)
+    # Every port was unmasked: the next events are delivered.
+    for p, _ in pairs:
+        a.send(p)
+    got = []
+    while len(got) < len(pairs):
+        more = b.pending_batch(512)
+        assert more, "an event was lost"
+        got += more
+    assert sorted(got) == sorted(q for _, q in pairs)
+
+
+def test_batch_handler_unmasks_in_one_call(handle, monkeypatch):
+    a, b, pairs = many_channels(handle, 40)
+    calls = []
+
+    def fake_unmask_batch(box, ports):
+        """The contract of the C module's evtchnx_unmask_batch, over the
+        single call: (count, 0), or (count, errno) at the failing port."""
+        calls.append(list(ports))
+        for i, port in enumerate(ports):
+            try:
+                evtchnx._c.evtchnx_unmask(box, port)
+            except OSError as e:
+                return i, -e.errno
+        return len(ports), 0
+
+    monkeypatch.setattr(aio, "_unmask_batch", fake_unmask_batch)
+
+    async def main():
+        rec = BatchRecorder()
+        b.add_event_handler(rec, batch=True)
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(len(pairs))
+        b.remove_event_handler()
+        return rec
+
+    rec = run(main())
+    assert len(calls) == len(rec.calls)
+    assert [sorted(c) for c in calls] == [sorted(c) for c in rec.calls]
+    for p, _ in pairs[:5]:
+        a.send(p)
+    assert sorted(b.pending_batch(10)) == sorted(q for _, q in pairs[:5])
+
+
+@pytest.mark.parametrize("with_unmask_batch", [True, False])
+def test_batch_handler_unbinding_a_port(handle, monkeypatch, with_unmask_batch):
+    """A port the handler unbinds is skipped (ENOTCONN); the others are
+    unmasked, with the batch call and with the per-port fallback."""
+    a, b, pairs = many_channels(handle, 6)
+    if with_unmask_batch:
+        def fake_unmask_batch(box, ports):
+            for i, port in enumerate(ports):
+                try:
+                    evtchnx._c.evtchnx_unmask(box, port)
+                except OSError as e:
+                    return i, -e.errno
+            return len(ports), 0
+        monkeypatch.setattr(aio, "_unmask_batch", fake_unmask_batch)
+    else:
+        monkeypatch.setattr(aio, "_unmask_batch", None)
+    gone = pairs[2][1]
+
+    async def main():
+        rec = BatchRecorder()
+
+        def on_ports(ports):
+            rec(ports)
+            b.unbind(gone)
+
+        b.add_event_handler(on_ports, batch=True)
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(len(pairs))
+        b.remove_event_handler()
+        return rec
+
+    rec = run(main())
+    assert sorted(rec.ports) == sorted(q for _, q in pairs)
+    for p, _ in pairs:
+        a.send(p)
+    assert sorted(b.pending_batch(10)) == sorted(
+        q for _, q in pairs if q != gone)
+
+
+def test_unmask_ports_raises_other_errors(handle, monkeypatch):
+    b = handle(domid=2)
+    monkeypatch.setattr(aio, "_unmask_batch",
+                        lambda box, ports: (0, -errno.EINVAL))
+    with pytest.raises(OSError) as exc:
+        aio.unmask_ports(b._box, [5])
+    assert exc.value.errno == errno.EINVAL
+    monkeypatch.setattr(aio, "_unmask_batch", None)
+    with pytest.raises(OSError) as exc:
+        aio.unmask_ports(b._box, [0])
+    assert exc.value.errno == errno.EINVAL
+
+
+def test_batch_handler_errors_lose_no_event(handle):
+    a, b, pairs = many_channels(handle, 3)
+    contexts = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, ctx: contexts.append(ctx))
+        rec = BatchRecorder(fail=True)
+        b.add_event_handler(rec, batch=True)
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(3)
+        # Unmasked although the handler raised: the next sends arrive.
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(6)
+        b.remove_event_handler()
+        return rec
+
+    rec = run(main())
+    qs = sorted(q for _, q in pairs)
+    assert sorted(rec.ports[:3]) == qs and sorted(rec.ports[3:]) == qs
+    assert len(contexts) == len(rec.calls)
+    assert str(contexts[0]["exception"]) == "batch failure 1"
+    assert sorted(contexts[0]["ports"]) == sorted(rec.calls[0])
+    assert contexts[0]["handle"] is b
+
+
+def test_batch_handler_unmask_false(channel):
+    a, p, b, q = channel
+
+    async def main():
+        rec = BatchRecorder()
+        b.add_event_handler(rec, batch=True, unmask=False)
+        a.send(p)
+        await rec.next(1)
+        a.send(p)  # latched while masked
+        await settle()
+        assert rec.calls == [[q]]
+        b.unmask(q)
+        await rec.next(2)
+        b.remove_event_handler()
+
+    run(main())
+    b.unmask(q)
+
+
+def test_batch_handler_gets_queued_ports(handle):
+    a, b, pairs = many_channels(handle, 4)
+    for p, _ in pairs:
+        a.send(p)
+
+    async def first():
+        async for port in b.events():
+            return port
+
+    first_port = run(first())  # leaves three ports queued in b
+
+    async def main():
+        rec = BatchRecorder()
+        b.add_event_handler(rec, batch=True)
+        await rec.next(3)
+        b.remove_event_handler()
+        return rec.ports
+
+    rest = run(main())
+    assert sorted([first_port] + rest) == sorted(q for _, q in pairs)
+
+
+def test_batch_handler_ping_pong_in_one_loop(channel):
+    """No lost wake-up: 300 exchanges, each answered from a batch handler."""
+    a, p, b, q = channel
+    n = 300
+
+    async def main():
+        done = asyncio.get_running_loop().create_future()
+        count = [0, 0]
+
+        def ping(ports):
+            assert ports == [p]
+            count[0] += 1
+            if count[0] == n:
+                done.set_result(None)
+            else:
+                a.send(p)
+
+        def pong(ports):
+            assert ports == [q]
+            count[1] += 1
+            b.send(q)
+
+        a.add_event_handler(ping, batch=True)
+        b.add_event_handler(pong, batch=True)
+        a.send(p)
+        await asyncio.wait_for(done, 30)
+        a.remove_event_handler()
+        b.remove_event_handler()
+        return count
+
+    assert run(main()) == [n, n]
+
+
+def test_batch_handler_close_from_handler(channel):
+    a, p, b, q = channel
+    calls = []
+
+    async def main():
+        def on_ports(ports):
+            calls.append(ports)
+            b.close()
+
+        b.add_event_handler(on_ports, batch=True)
+        a.send(p)
+        await settle()
+        a.send(p)
+        await settle()
+
+    run(main())
+    assert calls == [[q]]
+
+
+# ---- the event loop --------------------------------------------------------
+
+def test_new_event_loop_and_run(loop_kind):
+    async def main():
+        return type(asyncio.get_running_loop()).__module__
+
+    uvloop_here = importlib.util.find_spec("uvloop") is not None
+    module = evtchnx.run(main())
+    assert module.startswith("uvloop") == uvloop_here
+    loop = evtchnx.new_event_loop()
+    try:
+        assert type(loop).__module__.startswith("uvloop") == uvloop_here
+    finally:
+        loop.close()
+
+
+def test_no_uvloop_environment():
+    """$EVTCHNX_NO_UVLOOP picks asyncio's own loop (in a new interpreter,
+    so that the variable is read as a user would set it)."""
+    code = ("import asyncio, evtchnx\n"
+            "async def main():\n"
+            "    return type(asyncio.get_running_loop()).__module__\n"
+            "print(evtchnx.run(main()))\n")
+    env = dict(os.environ, EVTCHNX_NO_UVLOOP="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith("asyncio")
+
+
+def test_run_on_new_event_loop_ping_pong(channel):
+    """A ping-pong through events() on evtchnx.run()'s loop, and a clean
+    shutdown: the loop closes with the handles' readers removed."""
+    a, p, b, q = channel
+    n = 100
+
+    async def pinger():
+        a.send(p)
+        count = 0
+        async for _ in a.events():
+            count += 1
+            if count == n:
+                return count
+            a.send(p)
+
+    async def ponger():
+        count = 0
+        async for _ in b.events():
+            b.send(q)
+            count += 1
+            if count == n:
+                return count
+
+    async def main():
+        return await asyncio.gather(pinger(), ponger())
+
+    assert evtchnx.run(main()) == [n, n]
+    assert not readable(a) and not readable(b)

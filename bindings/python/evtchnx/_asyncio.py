@@ -159,8 +159,12 @@ class _Watch:
 
     def _on_readable(self, _batch: "Callable[[_c.HandleBox, int], List[int]]"
                      = _c.evtchnx_pending_batch) -> None:
-        if self.handler is not None:
-            self._dispatch()
+        handler = self.handler
+        if handler is not None:
+            if self.handler_batch:
+                self._dispatch_batch(handler)
+            else:
+                self._dispatch()
             return
         try:
             ports = _batch(self.box, _BATCH)
@@ -270,7 +274,9 @@ class _Watch:
 
     def _dispatch_batch(self, handler: Callable[[List[int]], Any],
                         _batch: "Callable[[_c.HandleBox, int], List[int]]"
-                        = _c.evtchnx_pending_batch) -> None:
+                        = _c.evtchnx_pending_batch,
+                        _unmask: "Callable[[_c.HandleBox, int], object]"
+                        = _c.evtchnx_unmask) -> None:
         """Take every pending port (256 per C call, until none is left),
         call ``handler(ports)`` once with all of them, then unmask them
         together."""
@@ -278,10 +284,15 @@ class _Watch:
         backlog = self.backlog
         try:
             ports = _batch(box, _BATCH)
-            backlog.extend(ports)
-            while len(ports) == _BATCH:
-                ports = _batch(box, _BATCH)
+            if backlog or len(ports) == _BATCH:
+                # Queued ports, or more than one C batch: gather them in
+                # the backlog, where they stay if a later call fails.
                 backlog.extend(ports)
+                while len(ports) == _BATCH:
+                    ports = _batch(box, _BATCH)
+                    backlog.extend(ports)
+                ports = list(backlog)
+                backlog.clear()
         except Exception as e:  # EIO, ...: stop, do not spin
             self.clear_handler()
             self.loop.call_exception_handler({
@@ -289,24 +300,29 @@ class _Watch:
                            "event handler removed",
                 "exception": e, "handle": self.handle})
             return
-        if not backlog:
+        if not ports:
             return
         # Handed over: from here on they are the handler's (and unmasked
         # below whatever it does), not queued in the handle any more.
-        taken = list(backlog)
-        backlog.clear()
         try:
-            handler(taken)
+            handler(ports)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as e:
             self.loop.call_exception_handler({
                 "message": "evtchnx: exception in the batch event handler "
-                           f"of {len(taken)} ports",
-                "exception": e, "handle": self.handle, "ports": taken})
+                           f"of {len(ports)} ports",
+                "exception": e, "handle": self.handle, "ports": ports})
         finally:
             if self.handler_unmask and not box.closed:
-                unmask_ports(box, taken)
+                if len(ports) == 1 and _unmask_batch is None:
+                    try:
+                        _unmask(box, ports[0])
+                    except OSError as e:
+                        if e.errno != _errno.ENOTCONN:
+                            raise
+                else:
+                    unmask_ports(box, ports)
 
     def fail(self, exc: BaseException) -> None:
         """Raise ``exc`` in every waiting task."""

@@ -303,6 +303,17 @@ static int evx_wait(struct rcv *rc)
 	return 1;
 }
 
+/* Count the @n ports taken: deliveries, and the sentinel. */
+static void count_taken(struct rcv *rc, const uint32_t *ports, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (ports[i] == rc->sentinel)
+			rc->t.sentinels++;
+		else
+			rc->t.delivered++;
+	}
+}
+
 /* Take until nothing is pending, BATCH ports a call, and unmask each. */
 static int evx_drain(struct rcv *rc)
 {
@@ -316,11 +327,8 @@ static int evx_drain(struct rcv *rc)
 
 			if (r < 0)
 				return r;
-			if (ports[i] == rc->sentinel)
-				rc->t.sentinels++;
-			else
-				rc->t.delivered++;
 		}
+		count_taken(rc, ports, n);
 	} while (n == (int)BATCH);
 	return n < 0 ? n : 0;
 }
@@ -340,12 +348,7 @@ static int evx_drain_batch(struct rcv *rc)
 				return r < 0 ? r : -EIO;
 			done += r;
 		}
-		for (int i = 0; i < n; i++) {
-			if (ports[i] == rc->sentinel)
-				rc->t.sentinels++;
-			else
-				rc->t.delivered++;
-		}
+		count_taken(rc, ports, n);
 	} while (n == (int)BATCH);
 	return n < 0 ? n : 0;
 }

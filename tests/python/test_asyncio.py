@@ -43,6 +43,31 @@ def run(coro, timeout=30):
         return runner.run(asyncio.wait_for(coro, timeout))
 
 
+async def events_ping_pong(a, p, b, q, n):
+    """``n`` exchanges through events() in one loop: a pings on p, b
+    answers on q.  Returns the counts of both sides."""
+    async def pinger():
+        a.send(p)
+        count = 0
+        async for port in a.events():
+            assert port == p
+            count += 1
+            if count == n:
+                return count
+            a.send(p)
+
+    async def ponger():
+        count = 0
+        async for port in b.events():
+            assert port == q
+            b.send(q)
+            count += 1
+            if count == n:
+                return count
+
+    return await asyncio.gather(pinger(), ponger())
+
+
 def test_wait_async(channel):
     a, p, b, q = channel
 
@@ -214,31 +239,7 @@ def test_several_loops_in_turn(channel):
 
 def test_ping_pong_in_one_loop(channel):
     a, p, b, q = channel
-    n = 200
-
-    async def pinger():
-        a.send(p)
-        count = 0
-        async for port in a.events():
-            assert port == p
-            count += 1
-            if count == n:
-                return count
-            a.send(p)
-
-    async def ponger():
-        count = 0
-        async for port in b.events():
-            assert port == q
-            b.send(q)
-            count += 1
-            if count == n:
-                return count
-
-    async def main():
-        return await asyncio.gather(pinger(), ponger())
-
-    assert run(main()) == [n, n]
+    assert run(events_ping_pong(a, p, b, q, 200)) == [200, 200]
 
 
 def test_closed_handle_async():
@@ -264,23 +265,6 @@ def test_events_keep_one_reader(channel):
     n = 200
     added = []
 
-    async def pinger():
-        a.send(p)
-        count = 0
-        async for _ in a.events():
-            count += 1
-            if count == n:
-                return count
-            a.send(p)
-
-    async def ponger():
-        count = 0
-        async for _ in b.events():
-            b.send(q)
-            count += 1
-            if count == n:
-                return count
-
     async def main():
         loop = asyncio.get_running_loop()
         add_reader = loop.add_reader
@@ -290,7 +274,7 @@ def test_events_keep_one_reader(channel):
             return add_reader(fd, *args)
 
         loop.add_reader = counting_add_reader
-        return await asyncio.gather(pinger(), ponger())
+        return await events_ping_pong(a, p, b, q, n)
 
     assert run(main()) == [n, n]
     assert sorted(added) == sorted([a.fileno(), b.fileno()])
@@ -467,7 +451,8 @@ def test_handler_removes_itself_loses_nothing(handle):
     assert sorted(seen + rest) == sorted(q for _, q in pairs)
 
 
-def test_handler_gets_queued_ports(handle):
+@pytest.mark.parametrize("batch", [False, True])
+def test_handler_gets_queued_ports(handle, batch):
     a = handle(domid=1)
     b = handle(domid=2)
     pairs = []
@@ -482,8 +467,11 @@ def test_handler_gets_queued_ports(handle):
     first_port = run(first())  # leaves three ports queued in b
 
     async def main():
-        rec = Recorder()
-        b.add_event_handler(rec)
+        if batch:
+            rec = BatchRecorder()
+        else:
+            rec = Recorder()
+        b.add_event_handler(rec, batch=batch)
         await rec.next(3)
         await settle()
         b.remove_event_handler()
@@ -597,7 +585,10 @@ def test_handler_close_stops_it(channel):
     run(main())
 
 
-def test_handler_ping_pong_in_one_loop(channel):
+@pytest.mark.parametrize("batch", [False, True])
+def test_handler_ping_pong_in_one_loop(channel, batch):
+    """No lost wake-up: each exchange answered from a handler, per port or
+    batch (then called with the list of the one port)."""
     a, p, b, q = channel
     n = 200
 
@@ -606,7 +597,7 @@ def test_handler_ping_pong_in_one_loop(channel):
         count = [0, 0]
 
         def ping(port):
-            assert port == p
+            assert port == ([p] if batch else p)
             count[0] += 1
             if count[0] == n:
                 done.set_result(None)
@@ -614,12 +605,12 @@ def test_handler_ping_pong_in_one_loop(channel):
                 a.send(p)
 
         def pong(port):
-            assert port == q
+            assert port == ([q] if batch else q)
             count[1] += 1
             b.send(q)
 
-        a.add_event_handler(ping)
-        b.add_event_handler(pong)
+        a.add_event_handler(ping, batch=batch)
+        b.add_event_handler(pong, batch=batch)
         a.send(p)
         await asyncio.wait_for(done, 30)
         a.remove_event_handler()
@@ -654,6 +645,35 @@ class BatchRecorder:
         while len(self.ports) < count:
             self.arrived.clear()
             await asyncio.wait_for(self.arrived.wait(), 10)
+
+
+def fake_unmask_batch(box, ports):
+    """The contract of the C module's evtchnx_unmask_batch, over the single
+    call: (count, 0), or (count, -errno) at the port that failed."""
+    for i, port in enumerate(ports):
+        try:
+            evtchnx._c.evtchnx_unmask(box, port)
+        except OSError as e:
+            return i, -e.errno
+    return len(ports), 0
+
+
+async def send_to_batch_handler(a, b, pairs, also=None):
+    """Send on every pair to a BatchRecorder installed on ``b`` (which
+    then calls ``also(ports)``), wait for all, remove it; return it."""
+    rec = BatchRecorder()
+
+    def on_ports(ports):
+        rec(ports)
+        if also is not None:
+            also(ports)
+
+    b.add_event_handler(on_ports, batch=True)
+    for p, _ in pairs:
+        a.send(p)
+    await rec.next(len(pairs))
+    b.remove_event_handler()
+    return rec
 
 
 def many_channels(handle, n):
@@ -717,29 +737,12 @@ def test_batch_handler_unmasks_in_one_call(handle, monkeypatch):
     a, b, pairs = many_channels(handle, 40)
     calls = []
 
-    def fake_unmask_batch(box, ports):
-        """The contract of the C module's evtchnx_unmask_batch, over the
-        single call: (count, 0), or (count, errno) at the failing port."""
+    def recording_unmask_batch(box, ports):
         calls.append(list(ports))
-        for i, port in enumerate(ports):
-            try:
-                evtchnx._c.evtchnx_unmask(box, port)
-            except OSError as e:
-                return i, -e.errno
-        return len(ports), 0
+        return fake_unmask_batch(box, ports)
 
-    monkeypatch.setattr(aio, "_unmask_batch", fake_unmask_batch)
-
-    async def main():
-        rec = BatchRecorder()
-        b.add_event_handler(rec, batch=True)
-        for p, _ in pairs:
-            a.send(p)
-        await rec.next(len(pairs))
-        b.remove_event_handler()
-        return rec
-
-    rec = run(main())
+    monkeypatch.setattr(aio, "_unmask_batch", recording_unmask_batch)
+    rec = run(send_to_batch_handler(a, b, pairs))
     assert len(calls) == len(rec.calls)
     assert [sorted(c) for c in calls] == [sorted(c) for c in rec.calls]
     for p, _ in pairs[:5]:
@@ -752,34 +755,11 @@ def test_batch_handler_unbinding_a_port(handle, monkeypatch, with_unmask_batch):
     """A port the handler unbinds is skipped (ENOTCONN); the others are
     unmasked, with the batch call and with the per-port fallback."""
     a, b, pairs = many_channels(handle, 6)
-    if with_unmask_batch:
-        def fake_unmask_batch(box, ports):
-            for i, port in enumerate(ports):
-                try:
-                    evtchnx._c.evtchnx_unmask(box, port)
-                except OSError as e:
-                    return i, -e.errno
-            return len(ports), 0
-        monkeypatch.setattr(aio, "_unmask_batch", fake_unmask_batch)
-    else:
-        monkeypatch.setattr(aio, "_unmask_batch", None)
+    monkeypatch.setattr(aio, "_unmask_batch",
+                        fake_unmask_batch if with_unmask_batch else None)
     gone = pairs[2][1]
-
-    async def main():
-        rec = BatchRecorder()
-
-        def on_ports(ports):
-            rec(ports)
-            b.unbind(gone)
-
-        b.add_event_handler(on_ports, batch=True)
-        for p, _ in pairs:
-            a.send(p)
-        await rec.next(len(pairs))
-        b.remove_event_handler()
-        return rec
-
-    rec = run(main())
+    rec = run(send_to_batch_handler(a, b, pairs,
+                                    lambda ports: b.unbind(gone)))
     assert sorted(rec.ports) == sorted(q for _, q in pairs)
     for p, _ in pairs:
         a.send(p)
@@ -847,61 +827,6 @@ def test_batch_handler_unmask_false(channel):
     b.unmask(q)
 
 
-def test_batch_handler_gets_queued_ports(handle):
-    a, b, pairs = many_channels(handle, 4)
-    for p, _ in pairs:
-        a.send(p)
-
-    async def first():
-        async for port in b.events():
-            return port
-
-    first_port = run(first())  # leaves three ports queued in b
-
-    async def main():
-        rec = BatchRecorder()
-        b.add_event_handler(rec, batch=True)
-        await rec.next(3)
-        b.remove_event_handler()
-        return rec.ports
-
-    rest = run(main())
-    assert sorted([first_port] + rest) == sorted(q for _, q in pairs)
-
-
-def test_batch_handler_ping_pong_in_one_loop(channel):
-    """No lost wake-up: 300 exchanges, each answered from a batch handler."""
-    a, p, b, q = channel
-    n = 300
-
-    async def main():
-        done = asyncio.get_running_loop().create_future()
-        count = [0, 0]
-
-        def ping(ports):
-            assert ports == [p]
-            count[0] += 1
-            if count[0] == n:
-                done.set_result(None)
-            else:
-                a.send(p)
-
-        def pong(ports):
-            assert ports == [q]
-            count[1] += 1
-            b.send(q)
-
-        a.add_event_handler(ping, batch=True)
-        b.add_event_handler(pong, batch=True)
-        a.send(p)
-        await asyncio.wait_for(done, 30)
-        a.remove_event_handler()
-        b.remove_event_handler()
-        return count
-
-    assert run(main()) == [n, n]
-
-
 def test_batch_handler_close_from_handler(channel):
     a, p, b, q = channel
     calls = []
@@ -955,27 +880,5 @@ def test_run_on_new_event_loop_ping_pong(channel):
     """A ping-pong through events() on evtchnx.run()'s loop, and a clean
     shutdown: the loop closes with the handles' readers removed."""
     a, p, b, q = channel
-    n = 100
-
-    async def pinger():
-        a.send(p)
-        count = 0
-        async for _ in a.events():
-            count += 1
-            if count == n:
-                return count
-            a.send(p)
-
-    async def ponger():
-        count = 0
-        async for _ in b.events():
-            b.send(q)
-            count += 1
-            if count == n:
-                return count
-
-    async def main():
-        return await asyncio.gather(pinger(), ponger())
-
-    assert evtchnx.run(main()) == [n, n]
+    assert evtchnx.run(events_ping_pong(a, p, b, q, 100)) == [100, 100]
     assert not readable(a) and not readable(b)

@@ -236,11 +236,7 @@ class _Watch:
                 try:
                     ports = _batch(box, _BATCH)
                 except Exception as e:  # EIO, ...: stop, do not spin
-                    self.clear_handler()
-                    self.loop.call_exception_handler({
-                        "message": "evtchnx: taking pending ports failed; "
-                                   "event handler removed",
-                        "exception": e, "handle": self.handle})
+                    self._take_failed(e)
                     return
                 if not ports:
                     return
@@ -294,11 +290,7 @@ class _Watch:
                 ports = list(backlog)
                 backlog.clear()
         except Exception as e:  # EIO, ...: stop, do not spin
-            self.clear_handler()
-            self.loop.call_exception_handler({
-                "message": "evtchnx: taking pending ports failed; "
-                           "event handler removed",
-                "exception": e, "handle": self.handle})
+            self._take_failed(e)
             return
         if not ports:
             return
@@ -323,6 +315,15 @@ class _Watch:
                             raise
                 else:
                     unmask_ports(box, ports)
+
+    def _take_failed(self, e: Exception) -> None:
+        """Taking ports failed (EIO, ...): remove the handler and report,
+        rather than be woken again and again."""
+        self.clear_handler()
+        self.loop.call_exception_handler({
+            "message": "evtchnx: taking pending ports failed; "
+                       "event handler removed",
+            "exception": e, "handle": self.handle})
 
     def fail(self, exc: BaseException) -> None:
         """Raise ``exc`` in every waiting task."""

@@ -476,7 +476,7 @@ int main(int argc, char **argv)
 			} else if (kind == K_COLD) {
 				v->ok[kind] = cold_opens(k + 1, cf.cold, &v->v[kind]) == 0;
 			} else {
-				v->v[kind] = scan_kind(kind, &f, h1 ? h0 : NULL, &v->nscans[kind]);
+				v->v[kind] = scan_kind(kind, &f, h0, &v->nscans[kind]);
 				v->ok[kind] = v->v[kind] > 0;
 				if (!v->ok[kind])
 					printf("ctl: round %ld: a %s did not describe every port "

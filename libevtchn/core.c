@@ -487,16 +487,16 @@ static int batch_result(unsigned int done, int err)
 	return done ? (int)done : err;
 }
 
-/* Run a batch under one lock: the backend's batch op @batch_fn (called
- * with @args) when it has one, else the single op @n times. */
-#define BATCH(h, batch_fn, args, single_call)                                 \
+/* Run a batch under one lock: the backend's batch op when it has one, else
+ * the single op @n times. */
+#define BATCH(h, batch_op, batch_args, single_call)                           \
 	({                                                                    \
 		int err_ = enter(h), r_ = 0;                                  \
 		unsigned int i_ = 0;                                          \
 		if (err_ < 0)                                                 \
 			r_ = fail(err_);                                      \
-		else if ((h)->ops->batch_fn)                                  \
-			r_ = leave(h, (h)->ops->batch_fn args);               \
+		else if ((h)->ops->batch_op)                                  \
+			r_ = leave(h, (h)->ops->batch_op batch_args);         \
 		else {                                                        \
 			for (; i_ < n; i_++) {                                \
 				r_ = single_call;                             \

@@ -3,6 +3,7 @@
 /* proto.c - message framing with descriptor passing (see proto.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -86,27 +87,45 @@ ssize_t proto_recv(int sock, void *buf, size_t cap, int *fds,
 	return n;
 }
 
-int proto_shared_page(const char *name, size_t size, void **map)
+static int shared_page(const char *name, size_t size, void **map,
+		       bool writers_sealed)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), err;
+	void *m = NULL;
 
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+	if (ftruncate(fd, (off_t)size) < 0)
 		goto fail;
 	if (map) {
-		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-		if (m == MAP_FAILED)
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED) {
+			m = NULL;
 			goto fail;
-		*map = m;
+		}
 	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL |
+		  (writers_sealed ? F_SEAL_FUTURE_WRITE : 0)) < 0)
+		goto fail;
+	if (map)
+		*map = m;
 	return fd;
 fail:
 	err = -errno;
+	if (m)
+		munmap(m, size);
 	close(fd);
 	return err;
+}
+
+int proto_shared_page(const char *name, size_t size, void **map)
+{
+	return shared_page(name, size, map, false);
+}
+
+int proto_published_page(const char *name, size_t size, void **map)
+{
+	return shared_page(name, size, map, true);
 }
 
 int proto_reopen_ro(int memfd)

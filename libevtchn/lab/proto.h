@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 3u
+#define PROTO_VERSION 4u
 #define PROTO_TOKEN_LEN 32u /* hex digits, EVTCHNX_TOKEN_SIZE - 1 */
 #define PROTO_MAX_RECS 256u
 #define PROTO_MAX_FDS 3u
@@ -54,6 +54,12 @@ enum proto_op {
 	PROTO_DOMAIN_DESTROY,  /* arg: domid */
 	PROTO_RAISE_VIRQ,      /* arg: domid, virq */
 	PROTO_DOMAIN_GRANT,    /* arg: domid; the token back in the reply */
+	/* Batches (struct proto_req_n): the result is how many operations
+	 * succeeded, each with its record in the reply, in order; or the
+	 * first one's error.  Counts are 1 .. PROTO_MAX_RECS. */
+	PROTO_ALLOC_UNBOUND_N,    /* arg: dom, remote_dom, count */
+	PROTO_BIND_INTERDOMAIN_N, /* arg: remote_dom, count; ports: remote ports */
+	PROTO_UNBIND_N,           /* arg: count; ports: ports */
 };
 
 /* PROTO_HELLO flags. */
@@ -71,6 +77,18 @@ struct proto_req {
 	uint32_t arg[3];
 	char token[PROTO_TOKEN_LEN]; /* HELLO: the domain's token, if any */
 };
+
+/* A request with ports after it (the batches). */
+struct proto_req_n {
+	struct proto_req rq;
+	uint32_t ports[PROTO_MAX_RECS];
+};
+
+#define PROTO_REQ_N_SIZE(n) (sizeof(struct proto_req) + (n) * sizeof(uint32_t))
+
+/* proto_rec.owned in a batch reply: a port the batch allocated in another
+ * domain's name (only .port is set). */
+#define PROTO_REC_FOREIGN 2u
 
 /* One port of the handle as the lab sees it now. */
 struct proto_rec {
@@ -133,6 +151,13 @@ ssize_t proto_recv(int sock, void *buf, size_t cap, int *fds,
  * errno.
  */
 int proto_shared_page(const char *name, size_t size, void **map);
+/*
+ * The same, for a page only this process may ever write: it is mapped
+ * read-write here (@map is required), then sealed so that no new writable
+ * mapping or write() is possible through any descriptor of it, even one a
+ * holder reopens read-write through /proc.
+ */
+int proto_published_page(const char *name, size_t size, void **map);
 /* A read-only descriptor of the same memfd (a new open file description),
  * or a negative errno. */
 int proto_reopen_ro(int memfd);

@@ -39,6 +39,7 @@
 #include "proto.h"
 #include "rules.h"
 #include "server.h"
+#include "status_page.h"
 
 enum watch_kind { W_LISTEN, W_DOOR, W_TIMER, W_TICK, W_SIGNAL, W_SOCK, W_PIDFD };
 
@@ -100,6 +101,8 @@ struct lab_server {
 	uint32_t last_link_id;
 	struct token *tokens;     /* handed out by PROTO_DOMAIN_GRANT */
 	struct client *clients[RULES_MAX_HANDLES + 1];
+	struct status_page_writer status; /* every domain's ports, for status */
+	const uint32_t *ports; /* the ports of the batch request being served */
 	struct proto_rep rep; /* reply buffer */
 };
 
@@ -389,6 +392,23 @@ static void hook_channel(void *ctx, uint32_t a, uint32_t pa, uint32_t b,
 		home_set(cb, pb, l->id);
 	link_put(ca, cb);
 	link_put(cb, ca);
+}
+
+static void hook_status(void *ctx, uint16_t domid, uint32_t port,
+			const struct rules_port *p)
+{
+	struct lab_server *s = ctx;
+	struct evtchnx_status st;
+
+	rules_status_of(p, &st);
+	status_page_port(&s->status, domid, port, &st);
+}
+
+static void hook_domain(void *ctx, uint16_t domid, uint32_t nr_ports)
+{
+	struct lab_server *s = ctx;
+
+	(void)status_page_domain(&s->status, domid, nr_ports);
 }
 
 /* @port of @c's domain, if @c owns it. */
@@ -779,6 +799,10 @@ static int do_hello(struct lab_server *s, struct client *c,
 	if (fd < 0)
 		return -errno;
 	fds[(*nfds)++] = fd;
+	fd = proto_reopen_ro(s->status.fd);
+	if (fd < 0)
+		return fd;
+	fds[(*nfds)++] = fd;
 	c->rh.id = id;
 	err = rules_join(s->lab, &c->rh, rq->arg[0]);
 	if (err)
@@ -802,6 +826,83 @@ static void announce_orphans(struct lab_server *s)
 			wake(c->wake);
 		}
 	}
+}
+
+/* The length a request must have: its ports follow a batch's. */
+static size_t request_size(const struct proto_req *rq)
+{
+	uint32_t count;
+
+	switch (rq->op) {
+	case PROTO_BIND_INTERDOMAIN_N:
+		count = rq->arg[1];
+		break;
+	case PROTO_UNBIND_N:
+		count = rq->arg[0];
+		break;
+	default:
+		return sizeof(*rq);
+	}
+	return count <= PROTO_MAX_RECS ? PROTO_REQ_N_SIZE(count) : 0;
+}
+
+/* How a batch ends: the count done, or the first failure's error. */
+static int batch_end(uint32_t done, int err)
+{
+	return done ? (int)done : err;
+}
+
+static int do_alloc_unbound_n(struct lab_server *s, struct client *c,
+			      uint32_t dom, uint32_t remote_dom, uint32_t count)
+{
+	bool own = dom == RULES_DOMID_SELF || dom == c->rh.domid;
+	uint32_t i;
+	int r = -EINVAL;
+
+	for (i = 0; i < count && count <= PROTO_MAX_RECS; i++) {
+		r = rules_alloc_unbound(s->lab, &c->rh, dom, remote_dom);
+		if (r < 0)
+			break;
+		if (own) {
+			add_rec(s, c, (uint32_t)r);
+		} else {
+			struct proto_rec *rec = &s->rep.rec[s->rep.nrec++];
+
+			memset(rec, 0, sizeof(*rec));
+			rec->port = (uint32_t)r;
+			rec->owned = PROTO_REC_FOREIGN;
+		}
+	}
+	return batch_end(i, r);
+}
+
+static int do_bind_interdomain_n(struct lab_server *s, struct client *c,
+				 uint32_t remote_dom, uint32_t count)
+{
+	uint32_t i;
+	int r = -EINVAL;
+
+	for (i = 0; i < count; i++) {
+		r = rules_bind_interdomain(s->lab, &c->rh, remote_dom, s->ports[i]);
+		if (r < 0)
+			break;
+		add_rec(s, c, (uint32_t)r);
+	}
+	return batch_end(i, r);
+}
+
+static int do_unbind_n(struct lab_server *s, struct client *c, uint32_t count)
+{
+	uint32_t i;
+	int r = -EINVAL;
+
+	for (i = 0; i < count; i++) {
+		r = rules_unbind(s->lab, &c->rh, s->ports[i]);
+		if (r < 0)
+			break;
+		add_rec(s, c, s->ports[i]);
+	}
+	return batch_end(i, r);
 }
 
 static int dispatch(struct lab_server *s, struct client *c,
@@ -873,6 +974,12 @@ static int dispatch(struct lab_server *s, struct client *c,
 		return do_grant(s, c, a[0]);
 	case PROTO_RAISE_VIRQ:
 		return rules_raise_virq(lab, h, a[0], a[1]);
+	case PROTO_ALLOC_UNBOUND_N:
+		return do_alloc_unbound_n(s, c, a[0], a[1], a[2]);
+	case PROTO_BIND_INTERDOMAIN_N:
+		return do_bind_interdomain_n(s, c, a[0], a[1]);
+	case PROTO_UNBIND_N:
+		return do_unbind_n(s, c, a[0]);
 	default:
 		return -ENOSYS;
 	}
@@ -881,10 +988,11 @@ static int dispatch(struct lab_server *s, struct client *c,
 /* Returns false when the client must be dropped. */
 static bool serve_one(struct lab_server *s, struct client *c)
 {
+	struct proto_req_n rqn;
 	struct proto_req rq;
 	int rfds[PROTO_MAX_FDS], fds[PROTO_MAX_FDS];
 	unsigned int nrfds, nfds = 0;
-	ssize_t n = proto_recv(c->sock, &rq, sizeof(rq), rfds, &nrfds);
+	ssize_t n = proto_recv(c->sock, &rqn, sizeof(rqn), rfds, &nrfds);
 	bool ok;
 
 	if (nrfds) {
@@ -897,8 +1005,10 @@ static bool serve_one(struct lab_server *s, struct client *c)
 	}
 	if (n == -EAGAIN)
 		return true;
-	if (n != (ssize_t)sizeof(rq))
+	if (n < (ssize_t)sizeof(rq) || n != (ssize_t)request_size(&rqn.rq))
 		return false; /* EOF, error, or a malformed request */
+	rq = rqn.rq;
+	s->ports = rqn.ports;
 	if (rq.op == PROTO_BYE) {
 		struct proto_rep bye = { .op = PROTO_BYE };
 
@@ -1047,7 +1157,14 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 	hooks = (struct rules_hooks){ .ctx = s, .raise = hook_raise,
 				      .clear = hook_clear,
 				      .changed = hook_changed,
-				      .channel = hook_channel };
+				      .channel = hook_channel,
+				      .status = hook_status,
+				      .domain = hook_domain };
+	s->status.fd = -1;
+	err = -status_page_create(&s->status);
+	if (err)
+		goto fail_free;
+	err = ENOMEM;
 	s->lab = rules_lab_new(&hooks);
 	if (!s->lab)
 		goto fail_free;
@@ -1087,6 +1204,7 @@ fail_errno:
 	errno = err;
 	return NULL;
 fail_free:
+	status_page_destroy(&s->status);
 	free(s);
 fail:
 	close_fd(cfg->listen_fd);
@@ -1219,6 +1337,7 @@ void lab_server_free(struct lab_server *s)
 	while (s->tokens)
 		drop_token(s, s->tokens->domid);
 	rules_lab_free(s->lab);
+	status_page_destroy(&s->status);
 	free(s);
 }
 
@@ -1253,4 +1372,5 @@ void lab_server_forget(struct lab_server *s)
 	close_fd(s->cfg.listen_fd);
 	close_fd(s->cfg.door_fd);
 	close_fd(s->cfg.signal_fd);
+	close_fd(s->status.fd);
 }

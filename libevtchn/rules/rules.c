@@ -278,13 +278,27 @@ static void notify_changed(struct rules_lab *lab, uint32_t owner,
 	lab->hooks.changed(lab->hooks.ctx, owner, port);
 }
 
+static void publish_port(struct rules_lab *lab, const struct rules_domain *d,
+			 uint32_t port)
+{
+	if (lab->hooks.status)
+		lab->hooks.status(lab->hooks.ctx, d->domid, port, port_ref(d, port));
+}
+
+static void publish_domain(struct rules_lab *lab, const struct rules_domain *d,
+			   bool gone)
+{
+	if (lab->hooks.domain)
+		lab->hooks.domain(lab->hooks.ctx, d->domid, gone ? 0 : table_ports(d));
+}
+
 /*
  * First fit: the lowest FREE port >= 1, or -ENOSPC, or -ENOMEM.  Like Xen's
  * get_free_port(), it grows the table by a bucket when no port inside it is
  * FREE, and the bucket stays even if the operation then fails.  The port
  * stays FREE until port_take().
  */
-static int find_free(struct rules_domain *d)
+static int find_free(struct rules_lab *lab, struct rules_domain *d)
 {
 	uint32_t w, b;
 	int err;
@@ -293,6 +307,7 @@ static int find_free(struct rules_domain *d)
 		err = table_grow(d);
 		if (err)
 			return err;
+		publish_domain(lab, d, false);
 	}
 	w = (uint32_t)__builtin_ctzll(d->free_top);
 	b = w * 64 + (uint32_t)__builtin_ctzll(d->free_mid[w]);
@@ -343,6 +358,7 @@ static void close_port(struct rules_lab *lab, struct rules_domain *d,
 		rp->state = RULES_UNBOUND;
 		rp->remote_dom = d->domid;
 		rp->remote_port = 0;
+		publish_port(lab, rd, p->remote_port);
 		if (!(whole && rd == d) && rp->owner != quiet)
 			notify_changed(lab, rp->owner, p->remote_port);
 		break;
@@ -357,6 +373,7 @@ static void close_port(struct rules_lab *lab, struct rules_domain *d,
 
 	clear_port(lab, d, port);
 	memset(p, 0, sizeof(*p)); /* RULES_FREE, no owner, not latched */
+	publish_port(lab, d, port);
 	mark_free(d, port);
 	d->nr_active--;
 	if (notify_self && owner != quiet)
@@ -402,6 +419,7 @@ static struct rules_domain *domain_new(struct rules_lab *lab, uint16_t domid,
 	mark_used(d, 0);
 	lab->doms[domid] = d;
 	lab->nr_domains++;
+	publish_domain(lab, d, false);
 	return d;
 }
 
@@ -420,6 +438,7 @@ static void domain_destroy(struct rules_lab *lab, struct rules_domain *d)
 	}
 	lab->doms[d->domid] = NULL;
 	lab->nr_domains--;
+	publish_domain(lab, d, true);
 	domain_free(d);
 }
 
@@ -536,7 +555,7 @@ int rules_alloc_unbound(struct rules_lab *lab, struct rules_handle *caller,
 	d = resolve(lab, own, dom);
 	if (!d)
 		return -ESRCH;
-	port = find_free(d);
+	port = find_free(lab, d);
 	if (port < 0)
 		return port;
 	if (!may_act_on(own, d))
@@ -546,6 +565,7 @@ int rules_alloc_unbound(struct rules_lab *lab, struct rules_handle *caller,
 		      d == own ? caller->id : 0);
 	p->remote_dom = (uint16_t)(remote_dom == RULES_DOMID_SELF ?
 				   own->domid : remote_dom);
+	publish_port(lab, d, (uint32_t)port);
 	clear_port(lab, d, (uint32_t)port);
 	return port;
 }
@@ -565,7 +585,7 @@ int rules_bind_interdomain(struct rules_lab *lab, struct rules_handle *caller,
 	rd = resolve(lab, own, remote_dom);
 	if (!rd)
 		return -ESRCH;
-	lport = find_free(own);
+	lport = find_free(lab, own);
 	if (lport < 0)
 		return lport;
 	rp = port_at(rd, remote_port); /* NULL beyond the table: Xen's -EINVAL */
@@ -577,6 +597,8 @@ int rules_bind_interdomain(struct rules_lab *lab, struct rules_handle *caller,
 	lp->remote_port = remote_port;
 	rp->state = RULES_INTERDOMAIN;
 	rp->remote_port = (uint32_t)lport;
+	publish_port(lab, own, (uint32_t)lport);
+	publish_port(lab, rd, remote_port);
 
 	notify_channel(lab, caller->id, (uint32_t)lport, rp->owner, remote_port, true);
 	clear_port(lab, own, (uint32_t)lport);
@@ -602,13 +624,14 @@ int rules_bind_virq(struct rules_lab *lab, struct rules_handle *caller,
 		return -EBUSY;
 	if (own->virq_port[virq])
 		return -EEXIST;
-	port = find_free(own);
+	port = find_free(lab, own);
 	if (port < 0)
 		return port;
 
 	p = port_take(own, (uint32_t)port, RULES_VIRQ, caller->id);
 	p->virq = (uint8_t)virq;
 	own->virq_port[virq] = (uint32_t)port;
+	publish_port(lab, own, (uint32_t)port);
 	clear_port(lab, own, (uint32_t)port);
 	return port;
 }
@@ -710,7 +733,12 @@ int rules_status(struct rules_lab *lab, struct rules_handle *caller,
 		return -EINVAL;
 	if (!may_act_on(own, d))
 		return -EPERM;
+	rules_status_of(p, st);
+	return 0;
+}
 
+void rules_status_of(const struct rules_port *p, struct evtchnx_status *st)
+{
 	st->state = EVTCHNX_STATE_CLOSED;
 	st->vcpu = 0;
 	st->remote_domid = 0;
@@ -733,7 +761,6 @@ int rules_status(struct rules_lab *lab, struct rules_handle *caller,
 	default:
 		break;
 	}
-	return 0;
 }
 
 int rules_reset(struct rules_lab *lab, struct rules_handle *caller,

@@ -93,6 +93,13 @@ struct rules_hooks {
 	 * closed.  Not called for a channel with an end that no handle owns. */
 	void (*channel)(void *ctx, uint32_t a, uint32_t pa, uint32_t b,
 			uint32_t pb, bool up);
+	/* What rules_status() reports of port @port of domain @domid may have
+	 * changed (@p: its record now).  Ownership does not count. */
+	void (*status)(void *ctx, uint16_t domid, uint32_t port,
+		       const struct rules_port *p);
+	/* Domain @domid came into being or its table grew (@nr_ports: the
+	 * ports in its table, port 0 included), or it went away (0). */
+	void (*domain)(void *ctx, uint16_t domid, uint32_t nr_ports);
 };
 
 struct rules_lab;
@@ -128,6 +135,8 @@ int rules_send(struct rules_lab *lab, struct rules_handle *caller,
 	       uint32_t port);
 int rules_status(struct rules_lab *lab, struct rules_handle *caller,
 		 uint32_t dom, uint32_t port, struct evtchnx_status *st);
+/* What evtchnx_status() reports for a port record (st->sz untouched). */
+void rules_status_of(const struct rules_port *p, struct evtchnx_status *st);
 int rules_reset(struct rules_lab *lab, struct rules_handle *caller,
 		uint32_t dom);
 int rules_restrict(struct rules_lab *lab, struct rules_handle *caller,

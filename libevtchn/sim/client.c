@@ -36,6 +36,7 @@
 #include "private_lab.h"
 #include "proto.h"
 #include "rules.h"
+#include "status_page.h"
 
 /* A link this handle sends on, receives on, or both (a loopback channel
  * within the handle). */
@@ -78,6 +79,7 @@ struct sim {
 	int ep;               /* evtchnx_fd() */
 	int self_wake;
 	const struct proto_ctl_page *ctl;
+	const struct status_page *spage; /* every domain's ports, read-only */
 	uint32_t synced_seq;
 	struct cport *chunk[NCHUNKS];
 	struct clink *links[LINK_HASH];
@@ -97,9 +99,10 @@ static struct sim *sim_of(struct evtchnx_handle *h)
 
 /* ---- talking to the lab ---------------------------------------------------- */
 
-/* @fds: room for PROTO_MAX_FDS descriptors; at least @nfds_want must come
- * with a successful reply. */
-static int request3(struct sim *s, const struct proto_req *rq,
+/* @len: the request's size (a batch's ports follow it); @fds: room for
+ * PROTO_MAX_FDS descriptors; at least @nfds_want must come with a
+ * successful reply. */
+static int request3(struct sim *s, const struct proto_req *rq, size_t len,
 		    struct proto_rep *rep, int *fds, unsigned int nfds_want);
 
 static int request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
@@ -107,10 +110,10 @@ static int request(struct sim *s, uint32_t op, uint32_t a0, uint32_t a1,
 {
 	struct proto_req rq = { .op = op, .arg = { a0, a1, 0 } };
 
-	return request3(s, &rq, rep, fds, nfds_want);
+	return request3(s, &rq, sizeof(rq), rep, fds, nfds_want);
 }
 
-static int request3(struct sim *s, const struct proto_req *rq,
+static int request3(struct sim *s, const struct proto_req *rq, size_t len,
 		    struct proto_rep *rep, int *fds, unsigned int nfds_want)
 {
 	uint32_t op = rq->op;
@@ -120,7 +123,7 @@ static int request3(struct sim *s, const struct proto_req *rq,
 
 	if (s->broken)
 		return -EIO;
-	if (proto_send(s->sock, rq, sizeof(*rq), NULL, 0) < 0)
+	if (proto_send(s->sock, rq, len, NULL, 0) < 0)
 		goto broken;
 	n = proto_recv(s->sock, rep, sizeof(*rep), got, &ngot);
 	if (n == -EAGAIN) { /* no answer in time (a stopped server?) */
@@ -506,6 +509,8 @@ static void sim_free(struct sim *s, bool inherited)
 	free(s->fifo);
 	if (s->ctl)
 		munmap((void *)s->ctl, PROTO_CTL_SIZE);
+	if (s->spage)
+		munmap((void *)s->spage, STATUS_PAGE_SIZE);
 	if (s->self_wake >= 0)
 		close(s->self_wake);
 	if (s->ep >= 0)
@@ -553,13 +558,14 @@ static int hello(struct sim *s, uint32_t domid, uint32_t flags)
 	set_timeouts(s->sock);
 	if (token && strlen(token) == PROTO_TOKEN_LEN)
 		memcpy(rq.token, token, PROTO_TOKEN_LEN);
-	r = request3(s, &rq, &s->rep, fds, 2);
+	r = request3(s, &rq, sizeof(rq), &s->rep, fds, 3);
 	if (r < 0)
 		return r;
 	s->id = (uint32_t)r;
 	s->ctl = map_fd(fds[0], PROTO_CTL_SIZE, false);
 	s->ep = fds[1];
-	if (!s->ctl)
+	s->spage = map_fd(fds[2], STATUS_PAGE_SIZE, false);
+	if (!s->ctl || !s->spage)
 		return -ENOMEM;
 	s->self_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->self_wake < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->self_wake, &ev) < 0 ||
@@ -658,6 +664,125 @@ static int sim_unbind(struct evtchnx_handle *h, uint32_t port)
 	return port_request(s, PROTO_UNBIND, port, 0);
 }
 
+/* ---- batches ---------------------------------------------------------------- */
+
+/*
+ * One batch request of @count (<= PROTO_MAX_RECS) operations that answer
+ * with a record each; ports the batch obtained go to @ports (may be NULL).
+ * Returns how many succeeded, or the first one's error.
+ */
+static int batch_request(struct sim *s, struct proto_req_n *rqn,
+			 unsigned int count, uint32_t *ports)
+{
+	size_t len = rqn->rq.op == PROTO_ALLOC_UNBOUND_N ? sizeof(rqn->rq) :
+		     PROTO_REQ_N_SIZE(count);
+	int r = request3(s, &rqn->rq, len, &s->rep, NULL, 0);
+	unsigned int done;
+
+	if (r < 0)
+		return r;
+	done = (unsigned int)r;
+	if (done > count || s->rep.nrec != done) {
+		s->broken = true;
+		return -EIO;
+	}
+	for (unsigned int i = 0; i < done; i++) {
+		struct proto_rec rec = s->rep.rec[i];
+		int err;
+
+		if (ports)
+			ports[i] = rec.port;
+		if (rec.owned == PROTO_REC_FOREIGN) {
+			if (rqn->rq.op != PROTO_ALLOC_UNBOUND_N)
+				goto nonsense;
+			continue;
+		}
+		err = apply(s, &rec, rqn->rq.op != PROTO_UNBIND_N);
+		if (!err)
+			continue;
+		/* Ports we cannot use are not kept: give back this one and
+		 * the rest the batch obtained. */
+		if (rqn->rq.op != PROTO_UNBIND_N) {
+			for (unsigned int k = i; k < done; k++)
+				(void)request(s, PROTO_UNBIND, s->rep.rec[k].port, 0,
+					      &s->aux, NULL, 0);
+		}
+		return i ? (int)i : err;
+	}
+	return (int)done;
+nonsense:
+	s->broken = true;
+	return -EIO;
+}
+
+/* Run @n operations in requests of up to PROTO_MAX_RECS: the sendmmsg
+ * convention of the batch calls. */
+static int batch_run(struct sim *s, struct proto_req_n *rqn, uint32_t *count_arg,
+		     const uint32_t *in, uint32_t *out, unsigned int n)
+{
+	unsigned int done = 0;
+	int r = begin(s);
+
+	if (r)
+		return r;
+	while (done < n) {
+		unsigned int chunk = n - done < PROTO_MAX_RECS ? n - done : PROTO_MAX_RECS;
+
+		*count_arg = chunk;
+		if (in)
+			memcpy(rqn->ports, in + done, chunk * sizeof(*in));
+		r = batch_request(s, rqn, chunk, out ? out + done : NULL);
+		if (r < 0)
+			break;
+		done += (unsigned int)r;
+		if ((unsigned int)r < chunk)
+			break; /* the next call reports the failure */
+	}
+	if (s->fifo_len)
+		wake_self(s);
+	return done ? (int)done : r;
+}
+
+static int sim_alloc_unbound_batch(struct evtchnx_handle *h, uint32_t dom,
+				   uint32_t remote_dom, uint32_t *ports,
+				   unsigned int n)
+{
+	struct proto_req_n rqn = { .rq = { .op = PROTO_ALLOC_UNBOUND_N,
+					   .arg = { dom, remote_dom, 0 } } };
+
+	return batch_run(sim_of(h), &rqn, &rqn.rq.arg[2], NULL, ports, n);
+}
+
+static int sim_bind_interdomain_batch(struct evtchnx_handle *h,
+				      uint32_t remote_dom,
+				      const uint32_t *remote_ports,
+				      uint32_t *ports, unsigned int n)
+{
+	struct proto_req_n rqn = { .rq = { .op = PROTO_BIND_INTERDOMAIN_N,
+					   .arg = { remote_dom, 0, 0 } } };
+
+	return batch_run(sim_of(h), &rqn, &rqn.rq.arg[1], remote_ports, ports, n);
+}
+
+static int sim_unbind_batch(struct evtchnx_handle *h, const uint32_t *ports,
+			    unsigned int n)
+{
+	struct proto_req_n rqn = { .rq = { .op = PROTO_UNBIND_N } };
+	struct sim *s = sim_of(h);
+	unsigned int ok = 0;
+	int r = begin(s);
+
+	if (r)
+		return r;
+	/* The contract's -EINVAL/-ENOTCONN, as sim_unbind() checks them: the
+	 * batch stops before the first port that fails them. */
+	while (ok < n && own(s, ports[ok], &r))
+		ok++;
+	if (!ok)
+		return r;
+	return batch_run(s, &rqn, &rqn.rq.arg[0], ports, NULL, ok);
+}
+
 static int sim_send(struct evtchnx_handle *h, uint32_t port)
 {
 	struct sim *s = sim_of(h);
@@ -678,6 +803,36 @@ static int sim_send(struct evtchnx_handle *h, uint32_t port)
 	return request(s, PROTO_SEND, port, 0, &s->rep, NULL, 0);
 }
 
+/*
+ * Status from the status page, with rules_status()'s answers: for our own
+ * domain, or for any domain if we are the control domain.  Returns 1 when
+ * the page cannot say (another domain's -ESRCH/-EINVAL/-EPERM order, or a
+ * server that kept writing): then the server must be asked.
+ */
+static int status_from_page(struct sim *s, uint32_t dom, uint32_t port,
+			    struct evtchnx_status *st)
+{
+	uint32_t d = dom == RULES_DOMID_SELF ? s->domid : dom;
+
+	if (d != s->domid && s->domid != RULES_CONTROL_DOMID)
+		return 1;
+	for (int tries = 0; tries < 4; tries++) {
+		uint32_t seq = atomic_load_explicit(&s->ctl->seq, memory_order_acquire);
+		int r = status_page_read(s->spage, d, port, st);
+
+		if (r == -EAGAIN)
+			return 1;
+		/* Unless our domain was destroyed (and perhaps made again)
+		 * while we read: the lab then told us, and we are orphaned. */
+		if (atomic_load_explicit(&s->ctl->seq, memory_order_acquire) == seq)
+			return r;
+		r = begin(s);
+		if (r)
+			return r;
+	}
+	return 1;
+}
+
 static int sim_status(struct evtchnx_handle *h, uint32_t dom, uint32_t port,
 		      struct evtchnx_status *st)
 {
@@ -685,6 +840,9 @@ static int sim_status(struct evtchnx_handle *h, uint32_t dom, uint32_t port,
 	int r = begin(s);
 
 	if (r)
+		return r;
+	r = status_from_page(s, dom, port, st);
+	if (r <= 0)
 		return r;
 	r = request(s, PROTO_STATUS, dom, port, &s->rep, NULL, 0);
 	if (r < 0)
@@ -957,6 +1115,9 @@ const struct evtchnx_backend_ops evtchnx_sim_ops = {
 	.pending = sim_pending,
 	.unmask = sim_unmask,
 	.is_pending = sim_is_pending,
+	.alloc_unbound_batch = sim_alloc_unbound_batch,
+	.bind_interdomain_batch = sim_bind_interdomain_batch,
+	.unbind_batch = sim_unbind_batch,
 	.domain_create = sim_domain_create,
 	.domain_destroy = sim_domain_destroy,
 	.domain_grant = sim_domain_grant,

@@ -40,6 +40,7 @@
 #include "labdir.h"
 #include "link.h"
 #include "proto.h"
+#include "status_page.h"
 
 #define PONG_DEADLINE_MS 2000
 #define MAX_HELD 16
@@ -341,12 +342,18 @@ static int hostile(unsigned int seconds)
 		return 1;
 	}
 	r = raw(PROTO_HELLO, 3, PROTO_VERSION, &rep, got, &ngot);
-	if (r < 0 || ngot != 2) {
+	if (r < 0 || ngot != 3) {
 		fail("dom 3: HELLO refused%s", "");
 		return 1;
 	}
 	hold_page(got[0], PROTO_CTL_SIZE);
 	hold_fd(got[1]);
+	/* The lab-wide status page: no holder may ever write it. */
+	hold_page(got[2], STATUS_PAGE_SIZE);
+	if (pages[npages - 1].map) {
+		fail("dom 3: the status page could be mapped writable%s", "");
+		return 1;
+	}
 	if (raw(PROTO_BIND_INTERDOMAIN, 1, atomic_load(&sh->p13), &rep, NULL, NULL) < 0 ||
 	    raw(PROTO_BIND_INTERDOMAIN, 2, atomic_load(&sh->p23), &rep, NULL, NULL) < 0) {
 		fail("dom 3: bind_interdomain refused%s", "");

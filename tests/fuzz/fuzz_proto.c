@@ -47,6 +47,7 @@
 #include "proto.h"
 #include "rules.h"
 #include "server.h"
+#include "status_page.h"
 
 #define FUZZ_NAME "fuzz_proto"
 #include "fuzz_input.h"
@@ -302,9 +303,11 @@ static void request(struct conn *c, const union msg *m, size_t len,
 			die("status: state %u", st->state);
 	}
 	if (rq->op == PROTO_HELLO && rep->result >= 0) {
-		want_fds = 2;
-		if (nfds == 2)
+		want_fds = 3;
+		if (nfds == 3) {
 			check_fd_size(fds[0], PROTO_CTL_SIZE, "HELLO");
+			check_fd_size(fds[2], (off_t)STATUS_PAGE_SIZE, "HELLO status");
+		}
 	} else if (rq->op == PROTO_GET_LINK && rep->result >= 0) {
 		if (rep->result == 0 ||
 		    (rep->result & ~(PROTO_ROLE_SENDER | PROTO_ROLE_RECEIVER)))

@@ -857,6 +857,12 @@ static void report(const struct conf *cf, const struct stats (*st)[NKINDS],
 		       fig(b, sizeof(b), kind_stat(st, ok, n, KIND_POLL, 4).median, valid, 2),
 		       fig(c, sizeof(c), kind_stat(st, ok, n, KIND_SPIN, 4).median, valid, 2));
 	}
+	if (valid && us[KIND_SPIN].median > us[KIND_FUTEX].median)
+		printf("rtt note: the spin floor (%.2f us) ran slower than the futex floor (%.2f us): "
+		       "its two sides seldom had a CPU each at the same time (other programs kept "
+		       "the CPUs busy), so it waited in sched_yield; busy-poll against it says "
+		       "little about the cost of a busy-polled event then\n",
+		       us[KIND_SPIN].median, us[KIND_FUTEX].median);
 	for (int j = 0; j < NRATIOS; j++)
 		bench_result(ratios[j].key, rs[j], ratios[j].t, ratios[j].target, 3);
 	for (int i = 0; i < NKINDS; i++)

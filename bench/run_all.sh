@@ -95,7 +95,7 @@ echo
 echo "== report: medians of the valid rounds, targets from the design (a report, not a test) =="
 for name in rtt burst ctl py_pingpong.py xen_compat_rtt; do
 	[ -f "$tmp/$name.out" ] || continue
-	grep -E '^(ratio |memory |cpu |RESULT |burst note:|ctl set-up of the full)' "$tmp/$name.out"
+	grep -E '^(ratio |memory |cpu |RESULT |burst note:|rtt note:|ctl set-up of the full)' "$tmp/$name.out"
 done
 [ -f "$tmp/failures" ] && cat "$tmp/failures"
 if [ -r /proc/loadavg ]; then

@@ -52,8 +52,8 @@ def main(paths):
                           if v != "REPORT")
         if values:
             cells = [min(values), statistics.median(values), max(values)]
-            fmt = "{:.3f}" if max(abs(v) for v in cells) < 100 else "{:.1f}"
-            nums = " | ".join(fmt.format(v) for v in cells)
+            nums = " | ".join(f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+                              for v in cells)
         else:
             nums = "n/a | n/a | n/a"
         missing = len(rows) - len(values)

@@ -428,8 +428,15 @@ EVTCHNX_API int evtchnx_wait(struct evtchnx_handle *h, int timeout_ms)
 		if (timeout_ms == 0)
 			return fail(-ETIMEDOUT);
 		if (!spun && h->busy_poll_ns) {
+			int64_t budget = (int64_t)h->busy_poll_ns;
+
+			/* The spin is part of the wait: never beyond its
+			 * timeout. */
+			if (timeout_ms > 0 &&
+			    budget > (deadline - evtchnx_now_ms()) * 1000000)
+				budget = (deadline - evtchnx_now_ms()) * 1000000;
 			spun = true;
-			r = spin_pending(h, (int64_t)h->busy_poll_ns);
+			r = spin_pending(h, budget);
 			if (r != -EAGAIN)
 				return r;
 		}

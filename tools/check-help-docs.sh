@@ -7,7 +7,7 @@
 evtchnx=$1
 doc=$2
 status=0
-for cmd in demo status lab domain alloc wait send bind unbind listen ping; do
+for cmd in demo status lab domain alloc wait send bind unbind watch listen ping; do
 	help=$("$evtchnx" "$cmd" --help | grep -o -- '--[a-z][a-z-]*' |
 		grep -v -- '^--help$' | sort -u | tr '\n' ' ')
 	synopsis=$(sed -n '/^```$/,/^```$/p' "$doc" | sed -n '1,/^evtchnx help/p' |

@@ -70,6 +70,11 @@ int cli_write_all(int fd, const void *buf, size_t len);
  * Returns 0, -EPIPE at end of file, -ETIMEDOUT, or a negative errno. */
 int cli_read_all(int fd, void *buf, size_t len, int timeout_ms);
 
+/* Print one port as status --json does: {"port":P,"state":S,...}, after a
+ * comma unless *first (then cleared). */
+struct evtchnx_status;
+void cli_status_json(bool *first, uint32_t port, const struct evtchnx_status *st);
+
 /* Whether to use ANSI colours on stdout: a terminal, and $NO_COLOR unset. */
 bool cli_want_color(void);
 
@@ -88,6 +93,7 @@ int cmd_bind(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_unbind(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* lab start|list|stop (evtchnx-ctl.c); argv[0] is the subcommand.
  * Returns an exit status, or -1 for an unknown subcommand. */
@@ -103,6 +109,35 @@ int cli_resolve_target(const char *cmd, const char *lab, const char *target,
  * or prints why not and returns CLI_EXIT_NOLAB or CLI_EXIT_FAIL. */
 struct evtchnx_handle;
 int cli_open(const char *target, uint32_t domid, struct evtchnx_handle **out);
+
+/* The path of lab @name's socket.  Returns 0, -EINVAL (not a lab name) or
+ * -ENAMETOOLONG. */
+int cli_lab_sock_path(const char *name, char *buf, size_t len);
+
+/* A connection to the lab server listening on @sock_path (the lab
+ * protocol's SOCK_SEQPACKET): the descriptor, or a negative errno. */
+int cli_lab_connect(const char *sock_path);
+
+/* Lab counters (evtchnx-labstat.c, over the sim's internal protocol; the
+ * layouts of its struct proto_link_stat and struct proto_dom_stat). */
+struct cli_link {
+	uint32_t link;
+	uint32_t from_handle, from_dom, from_pid;
+	uint32_t to_handle, to_dom, to_pid;
+	uint32_t channels, head, overflows;
+};
+struct cli_dom {
+	uint32_t domid, handles, ports, table;
+};
+/* Connect to the lab server on @sock_path as the control domain.  Returns 0
+ * with *sock set, or a negative errno (-EACCES: a strict lab). */
+int cli_labstat_open(const char *sock_path, int *sock);
+void cli_labstat_close(int sock);
+/* Every live link, or every domain, of the lab (a calloc'ed array the
+ * caller frees).  Returns 0 or a negative errno (-EPERM: not the control
+ * domain; -EIO, -EPIPE: the server went away). */
+int cli_labstat_links(int sock, struct cli_link **out, size_t *count);
+int cli_labstat_domains(int sock, struct cli_dom **out, size_t *count);
 
 /* Name of the hidden command the demo re-executes for its guests. */
 #define CLI_DEMO_GUEST_CMD "__demo-guest"
@@ -121,5 +156,6 @@ extern const char cli_usage_bind[];
 extern const char cli_usage_send[];
 extern const char cli_usage_wait[];
 extern const char cli_usage_unbind[];
+extern const char cli_usage_watch[];  /* evtchnx-watch.c */
 
 #endif /* EVTCHNX_CLI_H */

@@ -219,13 +219,10 @@ static int lab_dir(char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* The pid of the server answering on @sock, or a negative errno. */
-static int lab_server_pid(const char *sock)
+int cli_lab_connect(const char *sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	int fd, ret;
+	int fd, err;
 
 	if (strlen(sock) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -233,9 +230,24 @@ static int lab_server_pid(const char *sock)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		ret = -errno;
-	else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The pid of the server answering on @sock, or a negative errno. */
+static int lab_server_pid(const char *sock)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd = cli_lab_connect(sock), ret;
+
+	if (fd < 0)
+		return fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
 		ret = -errno;
 	else
 		ret = (int)cred.pid;
@@ -243,7 +255,7 @@ static int lab_server_pid(const char *sock)
 	return ret;
 }
 
-static int lab_sock_path(const char *name, char *buf, size_t len)
+int cli_lab_sock_path(const char *name, char *buf, size_t len)
 {
 	char dir[PATH_MAX - 64];
 
@@ -267,7 +279,7 @@ static int lab_start(int argc, char **argv)
 
 	if (r >= 0)
 		return r;
-	if (lab_sock_path(name, sock, sizeof(sock)))
+	if (cli_lab_sock_path(name, sock, sizeof(sock)))
 		return cli_usage_error("lab", "not a lab name: '%s' (1 to 64 of A-Z a-z 0-9 . _ -)",
 				       name);
 	if (lab_server_pid(sock) > 0)
@@ -402,7 +414,7 @@ static int lab_stop(int argc, char **argv)
 	if (argc != 2)
 		return cli_usage_error("lab", "lab stop takes exactly one lab NAME");
 	name = argv[1];
-	if (lab_sock_path(name, sock, sizeof(sock)))
+	if (cli_lab_sock_path(name, sock, sizeof(sock)))
 		return cli_usage_error("lab", "not a lab name: '%s'", name);
 	pid = lab_server_pid(sock);
 	if (pid <= 0) {

@@ -124,6 +124,8 @@ static void usage(FILE *f)
 		"        close ports allocated for D that nobody holds\n"
 		"  status [--lab NAME | --target T] [--json] [DOM [PORT...]]\n"
 		"        print the state of a domain's ports\n"
+		"  watch --lab NAME [--interval MS] [--count N] [--json]\n"
+		"        a live view of a lab's domains, channels and event rates\n"
 		"  listen [--target T] [--domid D] REMOTE-DOM\n"
 		"        offer a port to REMOTE-DOM and answer every event on it\n"
 		"  ping [--target T] [--domid D] [--count N] REMOTE-DOM REMOTE-PORT\n"
@@ -431,7 +433,7 @@ static void status_header(void)
 	       "REMOTE-DOM", "REMOTE-PORT", "VCPU", "VIRQ");
 }
 
-static void status_json(bool *first, uint32_t port, const struct evtchnx_status *st)
+void cli_status_json(bool *first, uint32_t port, const struct evtchnx_status *st)
 {
 	printf("%s{\"port\":%u,\"state\":\"%s\"", *first ? "" : ",", port,
 	       cli_state_name(st->state));
@@ -448,7 +450,7 @@ static void status_json(bool *first, uint32_t port, const struct evtchnx_status 
 static void status_show(bool json, bool *first, uint32_t port, const struct evtchnx_status *st)
 {
 	if (json)
-		status_json(first, port, st);
+		cli_status_json(first, port, st);
 	else
 		status_row(port, st);
 }
@@ -733,6 +735,7 @@ static const struct command {
 	{ "send", cmd_send, cli_usage_send },
 	{ "wait", cmd_wait, cli_usage_wait },
 	{ "unbind", cmd_unbind, cli_usage_unbind },
+	{ "watch", cmd_watch, cli_usage_watch },
 	{ "listen", cmd_listen, cli_usage_listen },
 	{ "ping", cmd_ping, cli_usage_ping },
 	{ "run", cmd_run, cli_usage_run },

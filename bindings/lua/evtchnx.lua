@@ -152,6 +152,27 @@ local Handle = {
 	unmask = core.evtchnx_unmask,
 	-- h:is_pending(port) -> boolean, without taking the event
 	is_pending = core.evtchnx_is_pending,
+	-- Batches: as many single calls, in array order, in as few requests
+	-- as the backend can.  They return the whole result or raise the
+	-- error of the first element that failed; that error object also
+	-- carries what was done before it, so that no port is lost:
+	--   err.done     how many elements were done
+	--   err.index    the failing element (err.done + 1)
+	--   err.port     its port (not for alloc_unbound_batch)
+	--   err.ports    the ports allocated, bound, unbound, unmasked or
+	--                described before it
+	--   err.statuses status_batch: their statuses
+	-- h:alloc_unbound_batch(dom, remote_dom, n) -> { port, ... }
+	alloc_unbound_batch = core.evtchnx_alloc_unbound_batch,
+	-- h:bind_interdomain_batch(remote_dom, { remote_port, ... })
+	-- -> { local port, ... } (each left pending, as bind_interdomain)
+	bind_interdomain_batch = core.evtchnx_bind_interdomain_batch,
+	-- h:unbind_batch({ port, ... }) -> count
+	unbind_batch = core.evtchnx_unbind_batch,
+	-- h:unmask_batch({ port, ... }) -> count
+	unmask_batch = core.evtchnx_unmask_batch,
+	-- h:status_batch(dom, { port, ... }) -> { status table, ... }
+	status_batch = core.evtchnx_status_batch,
 	-- sim toolstack (control domain only; EOPNOTSUPP on xen)
 	domain_create = core.evtchnx_domain_create,
 	-- h:domain_grant(domid) -> the token for joining a strict lab as domid
@@ -213,12 +234,18 @@ local function check_u32(v, name)
 	end
 end
 
-local open_keys = { target = true, domid = true, flags = true, no_spawn = true }
+local open_keys = {
+	target = true, domid = true, flags = true, no_spawn = true,
+	busy_poll_ns = true,
+}
 
--- evtchnx.open{ target=, domid=, flags=, no_spawn= }
--- evtchnx.open([target [, { domid=, flags=, no_spawn= }]])
+-- evtchnx.open{ target=, domid=, flags=, no_spawn=, busy_poll_ns= }
+-- evtchnx.open([target [, { domid=, flags=, no_spawn=, busy_poll_ns= }]])
 -- target: "xen", "sim", "sim:NAME", or nil to choose ($EVTCHNX_TARGET, else
 -- xen when /dev/xen/evtchn exists, else sim).
+-- busy_poll_ns: h:wait() first looks for an event for up to this many
+-- nanoseconds, spinning on the CPU, before it sleeps (0, the default,
+-- never spins; at most 1e9, else an EINVAL error).
 function M.open(target, opts)
 	if type(target) == "table" and opts == nil then
 		opts, target = target, target.target
@@ -238,12 +265,18 @@ function M.open(target, opts)
 			end
 		end
 		local domid, flags = opts.domid or 0, opts.flags or 0
+		local busy = opts.busy_poll_ns or 0
 		check_u32(domid, "domid")
 		check_u32(flags, "flags")
+		if type(busy) ~= "number" or busy < 0 or busy > 2^53
+			or busy ~= math.floor(busy) then
+			error("evtchnx.open: option 'busy_poll_ns' must be an integer "
+				.. "0..2^53, got " .. tostring(busy), 2)
+		end
 		if opts.no_spawn and flags % (2 * M.OPEN_NO_SPAWN) < M.OPEN_NO_SPAWN then
 			flags = flags + M.OPEN_NO_SPAWN
 		end
-		o = new_opts(domid, flags)
+		o = new_opts(domid, flags, busy)
 	end
 	return c_open(target, o)
 end

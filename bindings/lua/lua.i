@@ -23,6 +23,18 @@
  *     -ETIMEDOUT, evtchnx_is_pending() a boolean, evtchnx_status() a table,
  *     evtchnx_pending_batch() an array of ports; the calls that return 0 on
  *     success (send, unbind, unmask, ...) return nothing;
+ *   - the batch calls take and return arrays (tables) and run to the end
+ *     (evtchnx_bind_run_batch() in ../evtchnx.i):
+ *       evtchnx_alloc_unbound_batch(h, dom, remote_dom, n) -> { port, ... }
+ *       evtchnx_bind_interdomain_batch(h, remote_dom, { rport, ... })
+ *                                                     -> { port, ... }
+ *       evtchnx_unbind_batch(h, { port, ... }) -> count
+ *       evtchnx_unmask_batch(h, { port, ... }) -> count
+ *       evtchnx_status_batch(h, dom, { port, ... }) -> { status, ... }
+ *     When an element fails, the error object also has done (how many
+ *     elements were done), index (the failing element, 1-based), ports
+ *     (the ports allocated, bound, unbound, unmasked or described before
+ *     it: none is lost) and, for status_batch, statuses;
  *   - a handle is a full userdata (metatable "evtchnx.handle") that owns
  *     its struct evtchnx_handle *: its __gc closes it, evtchnx_close()
  *     closes it once (later closes do nothing), and every other call on a
@@ -36,6 +48,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include "evtchnx.h"
@@ -265,6 +278,27 @@ static const char *const evx_state_names[] = {
 	"closed", "unbound", "interdomain", "pirq", "virq", "ipi",
 };
 
+/* Push the table of one status: { state=, state_name=, vcpu=, ... }. */
+static void evx_push_status(lua_State *L, const struct evtchnx_status *st)
+{
+	lua_createtable(L, 0, 6);
+	lua_pushinteger(L, (lua_Integer)st->state);
+	lua_setfield(L, -2, "state");
+	lua_pushinteger(L, (lua_Integer)st->vcpu);
+	lua_setfield(L, -2, "vcpu");
+	lua_pushinteger(L, (lua_Integer)st->remote_domid);
+	lua_setfield(L, -2, "remote_domid");
+	lua_pushinteger(L, (lua_Integer)st->remote_port);
+	lua_setfield(L, -2, "remote_port");
+	lua_pushinteger(L, (lua_Integer)st->virq);
+	lua_setfield(L, -2, "virq");
+	if (st->state < sizeof(evx_state_names) / sizeof(evx_state_names[0]))
+		lua_pushstring(L, evx_state_names[st->state]);
+	else
+		lua_pushstring(L, "unknown");
+	lua_setfield(L, -2, "state_name");
+}
+
 /*
  * Convert the value at @idx into a pointer to an object of SWIG type @ty:
  * only a SWIG userdata of exactly that class is accepted (nil gives NULL
@@ -403,6 +437,9 @@ static int evx_make_error(lua_State *L)
 EVX_INTEGER_IN(uint32_t, 0, 0xFFFFFFFFLL, "integer 0..4294967295")
 EVX_INTEGER_IN(unsigned int, 0, (long long)UINT_MAX, "non-negative integer")
 EVX_INTEGER_IN(int, (long long)INT_MIN, (long long)INT_MAX, "32-bit integer")
+/* busy_poll_ns: every integer a double holds exactly (the library refuses
+ * what is above its limit). */
+EVX_INTEGER_IN(uint64_t, 0, 9007199254740992LL, "integer 0..2^53")
 
 /* evtchnx_wait(h [, timeout_ms]): absent or nil waits forever (-1). */
 %typemap(default) int timeout_ms {
@@ -425,7 +462,7 @@ EVX_INTEGER_IN(int, (long long)INT_MIN, (long long)INT_MAX, "32-bit integer")
 
 /* ---- integer results -------------------------------------------------- */
 
-%typemap(out) uint32_t, unsigned int, size_t
+%typemap(out) uint32_t, unsigned int, size_t, uint64_t
 %{ lua_pushinteger(L, (lua_Integer)$1); SWIG_arg++; %}
 
 /* Every int result of the API: >= 0, or a negative errno. */
@@ -567,22 +604,7 @@ EVX_INTEGER_IN(int, (long long)INT_MIN, (long long)INT_MAX, "32-bit integer")
 	$1 = &temp;
 }
 %typemap(argout) struct evtchnx_status *st {
-	lua_createtable(L, 0, 6);
-	lua_pushinteger(L, (lua_Integer)$1->state);
-	lua_setfield(L, -2, "state");
-	lua_pushinteger(L, (lua_Integer)$1->vcpu);
-	lua_setfield(L, -2, "vcpu");
-	lua_pushinteger(L, (lua_Integer)$1->remote_domid);
-	lua_setfield(L, -2, "remote_domid");
-	lua_pushinteger(L, (lua_Integer)$1->remote_port);
-	lua_setfield(L, -2, "remote_port");
-	lua_pushinteger(L, (lua_Integer)$1->virq);
-	lua_setfield(L, -2, "virq");
-	if ($1->state < sizeof(evx_state_names) / sizeof(evx_state_names[0]))
-		lua_pushstring(L, evx_state_names[$1->state]);
-	else
-		lua_pushstring(L, "unknown");
-	lua_setfield(L, -2, "state_name");
+	evx_push_status(L, $1);
 	SWIG_arg++;
 }
 
@@ -611,3 +633,278 @@ EVX_INTEGER_IN(int, (long long)INT_MIN, (long long)INT_MAX, "32-bit integer")
 }
 
 %include "../evtchnx.i"
+
+/* ---- batches (after the shared file: they use its
+ * evtchnx_bind_run_batch()) ---------------------------------------------- */
+
+%{
+/* Check the argument count as SWIG_check_num_args() does; 0 with the
+ * message pushed when it is wrong. */
+static int evx_nargs(lua_State *L, const char *call, int n)
+{
+	if (lua_gettop(L) == n)
+		return 1;
+	lua_pushfstring(L, "%s: %d arguments expected, got %d", call, n,
+			lua_gettop(L));
+	return 0;
+}
+
+/* An integer argument in [lo, hi]; 0 with the message pushed otherwise. */
+static int evx_int_arg(lua_State *L, int idx, const char *call,
+		       const char *argname, long long lo, long long hi,
+		       const char *want, long long *out)
+{
+	if (evx_get_integer(L, idx, lo, hi, out))
+		return 1;
+	evx_push_argerror(L, call, idx, argname, idx, want);
+	return 0;
+}
+
+/* The ports of the array at @idx in a new userdata buffer (pushed on the
+ * stack), *@n of them; NULL with the message pushed otherwise. */
+static uint32_t *evx_ports_in(lua_State *L, int idx, const char *call,
+			      const char *argname, unsigned int *n)
+{
+	size_t len, i;
+	uint32_t *a;
+
+	if (!lua_istable(L, idx)) {
+		evx_push_argerror(L, call, idx, argname, idx,
+				  "array of ports");
+		return NULL;
+	}
+#if LUA_VERSION_NUM >= 502
+	len = lua_rawlen(L, idx);
+#else
+	len = lua_objlen(L, idx);
+#endif
+	if (len > UINT_MAX) {
+		lua_pushfstring(L, "%s: bad argument #%d '%s' (too many ports)",
+				call, idx, argname);
+		return NULL;
+	}
+	a = (uint32_t *)lua_newuserdata(L, len ? len * sizeof(uint32_t) : 1);
+	for (i = 0; i < len; i++) {
+		long long v;
+
+		lua_rawgeti(L, idx, (int)i + 1);
+		if (!evx_get_integer(L, -1, 0, 0xFFFFFFFFLL, &v)) {
+			char want[64];
+
+			snprintf(want, sizeof(want),
+				 "element %u: integer 0..4294967295",
+				 (unsigned int)i + 1);
+			evx_push_argerror(L, call, idx, argname, lua_gettop(L),
+					  want);
+			return NULL;
+		}
+		lua_pop(L, 1);
+		a[i] = (uint32_t)v;
+	}
+	*n = (unsigned int)len;
+	return a;
+}
+
+/* Push an array of the first @n of @ports. */
+static void evx_push_ports(lua_State *L, const uint32_t *ports, unsigned int n)
+{
+	lua_createtable(L, (int)n, 0);
+	for (unsigned int i = 0; i < n; i++) {
+		lua_pushinteger(L, (lua_Integer)ports[i]);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+}
+
+/*
+ * Push the error of a batch whose element @done failed with @err: the
+ * error object of the call, with done, index and, when @port is not NULL,
+ * port (the failing element's port), its message naming them.  The
+ * caller adds ports (and statuses).
+ */
+static void evx_push_batch_error(lua_State *L, const char *call, int err,
+				 unsigned int done, unsigned int n,
+				 const uint32_t *port)
+{
+	int e = err < 0 ? -err : err;
+
+	evx_push_error(L, call, err);
+	lua_pushinteger(L, (lua_Integer)done);
+	lua_setfield(L, -2, "done");
+	lua_pushinteger(L, (lua_Integer)done + 1);
+	lua_setfield(L, -2, "index");
+	if (port) {
+		lua_pushinteger(L, (lua_Integer)*port);
+		lua_setfield(L, -2, "port");
+		lua_pushfstring(L, "%s: element %d of %d (port %d): %s (errno %d)",
+				call, (int)done + 1, (int)n, (int)*port,
+				evtchnx_strerror(-e), e);
+	} else {
+		lua_pushfstring(L, "%s: element %d of %d: %s (errno %d)", call,
+				(int)done + 1, (int)n, evtchnx_strerror(-e), e);
+	}
+	lua_setfield(L, -2, "message");
+}
+
+/* evtchnx_alloc_unbound_batch(h, dom, remote_dom, n) -> { port, ... } */
+static int evx_alloc_unbound_batch(lua_State *L)
+{
+	static const char call[] = "evtchnx_alloc_unbound_batch";
+	struct evtchnx_bind_batch b = { .op = EVTCHNX_BIND_ALLOC_UNBOUND };
+	struct evtchnx_handle *h;
+	long long dom, rdom, n;
+	unsigned int done;
+	uint32_t *out;
+	int err;
+
+	if (!evx_nargs(L, call, 4))
+		return lua_error(L);
+	h = evx_check_handle(L, 1, call, 1, "h");
+	if (!h)
+		return lua_error(L);
+	if (!evx_int_arg(L, 2, call, "dom", 0, 0xFFFFFFFFLL,
+			 "integer 0..4294967295", &dom) ||
+	    !evx_int_arg(L, 3, call, "remote_dom", 0, 0xFFFFFFFFLL,
+			 "integer 0..4294967295", &rdom) ||
+	    /* No domain has more ports than the FIFO ABI's limit. */
+	    !evx_int_arg(L, 4, call, "n", 0, EVTCHNX_SIM_MAX_PORTS,
+			 "integer 0..131072", &n))
+		return lua_error(L);
+	b.dom = (uint32_t)dom;
+	b.remote_dom = (uint32_t)rdom;
+	out = (uint32_t *)lua_newuserdata(L, n ? (size_t)n * sizeof(uint32_t) : 1);
+	b.out = out;
+	done = evtchnx_bind_run_batch(h, &b, (unsigned int)n, &err);
+	if (err) {
+		evx_push_batch_error(L, call, err, done, (unsigned int)n, NULL);
+		evx_push_ports(L, out, done);
+		lua_setfield(L, -2, "ports");
+		return lua_error(L);
+	}
+	evx_push_ports(L, out, done);
+	return 1;
+}
+
+/* evtchnx_bind_interdomain_batch(h, remote_dom, { rport, ... })
+ *     -> { port, ... } */
+static int evx_bind_interdomain_batch(lua_State *L)
+{
+	static const char call[] = "evtchnx_bind_interdomain_batch";
+	struct evtchnx_bind_batch b = { .op = EVTCHNX_BIND_BIND_INTERDOMAIN };
+	struct evtchnx_handle *h;
+	unsigned int n, done;
+	long long rdom;
+	uint32_t *out;
+	int err;
+
+	if (!evx_nargs(L, call, 3))
+		return lua_error(L);
+	h = evx_check_handle(L, 1, call, 1, "h");
+	if (!h)
+		return lua_error(L);
+	if (!evx_int_arg(L, 2, call, "remote_dom", 0, 0xFFFFFFFFLL,
+			 "integer 0..4294967295", &rdom))
+		return lua_error(L);
+	b.remote_dom = (uint32_t)rdom;
+	b.in = evx_ports_in(L, 3, call, "remote_ports", &n);
+	if (!b.in)
+		return lua_error(L);
+	out = (uint32_t *)lua_newuserdata(L, n ? n * sizeof(uint32_t) : 1);
+	b.out = out;
+	done = evtchnx_bind_run_batch(h, &b, n, &err);
+	if (err) {
+		evx_push_batch_error(L, call, err, done, n, &b.in[done]);
+		evx_push_ports(L, out, done);
+		lua_setfield(L, -2, "ports");
+		return lua_error(L);
+	}
+	evx_push_ports(L, out, done);
+	return 1;
+}
+
+/* unbind_batch and unmask_batch: (h, { port, ... }) -> count */
+static int evx_ports_batch(lua_State *L, const char *call,
+			   enum evtchnx_bind_batch_op op)
+{
+	struct evtchnx_bind_batch b = { .op = op };
+	struct evtchnx_handle *h;
+	unsigned int n, done;
+	int err;
+
+	if (!evx_nargs(L, call, 2))
+		return lua_error(L);
+	h = evx_check_handle(L, 1, call, 1, "h");
+	if (!h)
+		return lua_error(L);
+	b.in = evx_ports_in(L, 2, call, "ports", &n);
+	if (!b.in)
+		return lua_error(L);
+	done = evtchnx_bind_run_batch(h, &b, n, &err);
+	if (err) {
+		evx_push_batch_error(L, call, err, done, n, &b.in[done]);
+		evx_push_ports(L, b.in, done);
+		lua_setfield(L, -2, "ports");
+		return lua_error(L);
+	}
+	lua_pushinteger(L, (lua_Integer)done);
+	return 1;
+}
+
+static int evx_unbind_batch(lua_State *L)
+{
+	return evx_ports_batch(L, "evtchnx_unbind_batch", EVTCHNX_BIND_UNBIND);
+}
+
+static int evx_unmask_batch(lua_State *L)
+{
+	return evx_ports_batch(L, "evtchnx_unmask_batch", EVTCHNX_BIND_UNMASK);
+}
+
+/* evtchnx_status_batch(h, dom, { port, ... }) -> { status, ... } */
+static int evx_status_batch(lua_State *L)
+{
+	static const char call[] = "evtchnx_status_batch";
+	struct evtchnx_bind_batch b = { .op = EVTCHNX_BIND_STATUS };
+	struct evtchnx_handle *h;
+	unsigned int n, done, i;
+	long long dom;
+	int err;
+
+	if (!evx_nargs(L, call, 3))
+		return lua_error(L);
+	h = evx_check_handle(L, 1, call, 1, "h");
+	if (!h)
+		return lua_error(L);
+	if (!evx_int_arg(L, 2, call, "dom", 0, 0xFFFFFFFFLL,
+			 "integer 0..4294967295", &dom))
+		return lua_error(L);
+	b.dom = (uint32_t)dom;
+	b.in = evx_ports_in(L, 3, call, "ports", &n);
+	if (!b.in)
+		return lua_error(L);
+	b.st = (struct evtchnx_status *)lua_newuserdata(
+		L, (n ? n : 1) * sizeof(struct evtchnx_status));
+	memset(b.st, 0, (n ? n : 1) * sizeof(struct evtchnx_status));
+	b.st[0].sz = sizeof(struct evtchnx_status);
+	done = evtchnx_bind_run_batch(h, &b, n, &err);
+	if (err)
+		evx_push_batch_error(L, call, err, done, n, &b.in[done]);
+	lua_createtable(L, (int)done, 0);
+	for (i = 0; i < done; i++) {
+		evx_push_status(L, &b.st[i]);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	if (err) {
+		lua_setfield(L, -2, "statuses");
+		evx_push_ports(L, b.in, done);
+		lua_setfield(L, -2, "ports");
+		return lua_error(L);
+	}
+	return 1;
+}
+%}
+
+%native(evtchnx_alloc_unbound_batch) int evx_alloc_unbound_batch(lua_State *L);
+%native(evtchnx_bind_interdomain_batch) int evx_bind_interdomain_batch(lua_State *L);
+%native(evtchnx_unbind_batch) int evx_unbind_batch(lua_State *L);
+%native(evtchnx_unmask_batch) int evx_unmask_batch(lua_State *L);
+%native(evtchnx_status_batch) int evx_status_batch(lua_State *L);

@@ -18,7 +18,18 @@
  *     waiting unless one of them raised;
  *   - evtchnx_pending_batch(h, max) returns a list of ports;
  *   - evtchnx_status(h, dom, port) returns the tuple
- *     (state, vcpu, remote_domid, remote_port, virq).
+ *     (state, vcpu, remote_domid, remote_port, virq);
+ *   - the batch calls take Python sequences and run to the end (see
+ *     evtchnx_bind_run_batch() in ../evtchnx.i); each returns a pair
+ *     (result, errno): errno is 0 when every element was done, else the
+ *     failing element's errno, and result holds what was done before it:
+ *       evtchnx_alloc_unbound_batch(h, dom, remote_dom, n) -> ([port], e)
+ *       evtchnx_bind_interdomain_batch(h, remote_dom, remote_ports)
+ *                                                    -> ([port], e)
+ *       evtchnx_unbind_batch(h, ports), evtchnx_unmask_batch(h, ports)
+ *                                                    -> (count, e)
+ *       evtchnx_status_batch(h, dom, ports) -> ([status tuple], e)
+ *     The package evtchnx raises the error, carrying that part.
  */
 %module _evtchnx
 
@@ -50,7 +61,8 @@ static PyObject *evtchnx_py_raise(const char *call, int err)
  * HandleBox: owns one struct evtchnx_handle *.  Every call reads the
  * pointer from the box while it holds the GIL, so a handle closed by one
  * thread is never used by another.  @busy counts the calls that run with
- * the GIL released (evtchnx_wait); close refuses while it is non-zero.
+ * the GIL released (evtchnx_wait, the batches); close refuses while it is
+ * non-zero.
  */
 typedef struct {
 	PyObject_HEAD
@@ -84,7 +96,8 @@ static PyGetSetDef evtchnx_py_box_getset[] = {
 	{ "closed", evtchnx_py_box_closed, NULL,
 	  "True once the handle has been closed.", NULL },
 	{ "busy", evtchnx_py_box_busy, NULL,
-	  "Number of threads blocked in evtchnx_wait() on this handle.", NULL },
+	  "Number of threads in evtchnx_wait() or a batch on this handle.",
+	  NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -146,8 +159,8 @@ static PyObject *evtchnx_py_close(PyObject *obj)
 	box = (evtchnx_py_box *)obj;
 	if (box->busy) {
 		PyErr_SetString(PyExc_RuntimeError,
-				"handle is in use by a blocking wait() in "
-				"another thread");
+				"handle is in use by a blocking wait() or "
+				"batch in another thread");
 		return NULL;
 	}
 	h = box->h;
@@ -392,3 +405,243 @@ PyObject *evtchnx_py_close(PyObject *h);
 PyObject *evtchnx_py_wait(PyObject *h, int timeout_ms);
 
 %include "../evtchnx.i"
+
+/* ---- batches (after the shared file: they use its
+ * evtchnx_bind_run_batch() and stdint typemaps) ---- */
+
+%{
+/* The ports of a Python sequence in a new PyMem array (*@n of them), or
+ * NULL with TypeError / OverflowError set. */
+static uint32_t *evtchnx_py_ports_in(PyObject *seq, unsigned int *n)
+{
+	PyObject *fast = PySequence_Fast(seq, "ports must be a sequence of ints");
+	Py_ssize_t len, i;
+	uint32_t *a = NULL;
+
+	if (!fast)
+		return NULL;
+	len = PySequence_Fast_GET_SIZE(fast);
+	if ((size_t)len > UINT_MAX) {
+		PyErr_SetString(PyExc_OverflowError, "too many ports");
+		goto out;
+	}
+	a = PyMem_Malloc(len ? (size_t)len * sizeof(uint32_t) : 1);
+	if (!a) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	for (i = 0; i < len; i++) {
+		PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+		unsigned long v;
+
+		if (!PyLong_Check(item) || PyBool_Check(item)) {
+			PyErr_Format(PyExc_TypeError,
+				     "ports[%zd] must be an int, not %.100s", i,
+				     Py_TYPE(item)->tp_name);
+			goto fail;
+		}
+		v = PyLong_AsUnsignedLong(item);
+		if (v == (unsigned long)-1 && PyErr_Occurred()) {
+			PyErr_Format(PyExc_OverflowError,
+				     "ports[%zd] is not in 0 .. 2**32-1", i);
+			goto fail;
+		}
+		if (v > UINT32_MAX) {
+			PyErr_Format(PyExc_OverflowError,
+				     "ports[%zd] is not in 0 .. 2**32-1", i);
+			goto fail;
+		}
+		a[i] = (uint32_t)v;
+	}
+	*n = (unsigned int)len;
+	goto out;
+fail:
+	PyMem_Free(a);
+	a = NULL;
+out:
+	Py_DECREF(fast);
+	return a;
+}
+
+/* Run a batch with the GIL released (a large one takes many requests to
+ * the lab); the box stays busy meanwhile, so no thread can close it. */
+static unsigned int evtchnx_py_run_batch(evtchnx_py_box *box,
+					 const struct evtchnx_bind_batch *b,
+					 unsigned int n, int *err)
+{
+	struct evtchnx_handle *h = box->h;
+	unsigned int done;
+
+	box->busy++;
+	Py_BEGIN_ALLOW_THREADS
+	done = evtchnx_bind_run_batch(h, b, n, err);
+	Py_END_ALLOW_THREADS
+	box->busy--;
+	return done;
+}
+
+/* (list of the first @done of @ports, @err as a positive errno) */
+static PyObject *evtchnx_py_ports_out(const uint32_t *ports, unsigned int done,
+				      int err)
+{
+	PyObject *list = PyList_New(done);
+
+	if (!list)
+		return NULL;
+	for (unsigned int i = 0; i < done; i++) {
+		PyObject *port = PyLong_FromUnsignedLong(ports[i]);
+
+		if (!port) {
+			Py_DECREF(list);
+			return NULL;
+		}
+		PyList_SET_ITEM(list, i, port);
+	}
+	return Py_BuildValue("(Ni)", list, -err);
+}
+
+static PyObject *evtchnx_py_alloc_unbound_batch(PyObject *obj, uint32_t dom,
+						uint32_t remote_dom,
+						unsigned int n)
+{
+	evtchnx_py_box *box = evtchnx_py_box_of(obj);
+	struct evtchnx_bind_batch b = { .op = EVTCHNX_BIND_ALLOC_UNBOUND,
+					.dom = dom, .remote_dom = remote_dom };
+	unsigned int done;
+	PyObject *res;
+	int err;
+
+	if (!box)
+		return NULL;
+	/* No domain has more ports than the FIFO ABI's limit. */
+	if (n > EVTCHNX_SIM_MAX_PORTS) {
+		PyErr_Format(PyExc_ValueError, "n must be at most %u",
+			     EVTCHNX_SIM_MAX_PORTS);
+		return NULL;
+	}
+	b.out = PyMem_Malloc(n ? n * sizeof(uint32_t) : 1);
+	if (!b.out)
+		return PyErr_NoMemory();
+	done = evtchnx_py_run_batch(box, &b, n, &err);
+	res = evtchnx_py_ports_out(b.out, done, err);
+	PyMem_Free(b.out);
+	return res;
+}
+
+static PyObject *evtchnx_py_bind_interdomain_batch(PyObject *obj,
+						   uint32_t remote_dom,
+						   PyObject *remote_ports)
+{
+	evtchnx_py_box *box = evtchnx_py_box_of(obj);
+	struct evtchnx_bind_batch b = { .op = EVTCHNX_BIND_BIND_INTERDOMAIN,
+					.remote_dom = remote_dom };
+	unsigned int n, done;
+	uint32_t *in;
+	PyObject *res;
+	int err;
+
+	if (!box)
+		return NULL;
+	in = evtchnx_py_ports_in(remote_ports, &n);
+	if (!in)
+		return NULL;
+	b.in = in;
+	b.out = PyMem_Malloc(n ? n * sizeof(uint32_t) : 1);
+	if (!b.out) {
+		PyMem_Free(in);
+		return PyErr_NoMemory();
+	}
+	done = evtchnx_py_run_batch(box, &b, n, &err);
+	res = evtchnx_py_ports_out(b.out, done, err);
+	PyMem_Free(b.out);
+	PyMem_Free(in);
+	return res;
+}
+
+/* unbind_batch and unmask_batch: (count, errno). */
+static PyObject *evtchnx_py_ports_batch(PyObject *obj, PyObject *ports,
+					enum evtchnx_bind_batch_op op)
+{
+	evtchnx_py_box *box = evtchnx_py_box_of(obj);
+	struct evtchnx_bind_batch b = { .op = op };
+	unsigned int n, done;
+	uint32_t *in;
+	int err;
+
+	if (!box)
+		return NULL;
+	in = evtchnx_py_ports_in(ports, &n);
+	if (!in)
+		return NULL;
+	b.in = in;
+	done = evtchnx_py_run_batch(box, &b, n, &err);
+	PyMem_Free(in);
+	return Py_BuildValue("(Ii)", done, -err);
+}
+
+static PyObject *evtchnx_py_unbind_batch(PyObject *obj, PyObject *ports)
+{
+	return evtchnx_py_ports_batch(obj, ports, EVTCHNX_BIND_UNBIND);
+}
+
+static PyObject *evtchnx_py_unmask_batch(PyObject *obj, PyObject *ports)
+{
+	return evtchnx_py_ports_batch(obj, ports, EVTCHNX_BIND_UNMASK);
+}
+
+static PyObject *evtchnx_py_status_batch(PyObject *obj, uint32_t dom,
+					 PyObject *ports)
+{
+	evtchnx_py_box *box = evtchnx_py_box_of(obj);
+	struct evtchnx_bind_batch b = { .op = EVTCHNX_BIND_STATUS, .dom = dom };
+	unsigned int n, done, i;
+	PyObject *list = NULL;
+	uint32_t *in;
+	int err;
+
+	if (!box)
+		return NULL;
+	in = evtchnx_py_ports_in(ports, &n);
+	if (!in)
+		return NULL;
+	b.in = in;
+	b.st = PyMem_Calloc(n ? n : 1, sizeof(*b.st));
+	if (!b.st) {
+		PyMem_Free(in);
+		return PyErr_NoMemory();
+	}
+	b.st[0].sz = sizeof(*b.st);
+	done = evtchnx_py_run_batch(box, &b, n, &err);
+	list = PyList_New(done);
+	for (i = 0; list && i < done; i++) {
+		const struct evtchnx_status *st = &b.st[i];
+		PyObject *t = Py_BuildValue("(IIIII)", st->state, st->vcpu,
+					    st->remote_domid, st->remote_port,
+					    st->virq);
+
+		if (!t)
+			Py_CLEAR(list);
+		else
+			PyList_SET_ITEM(list, i, t);
+	}
+	PyMem_Free(b.st);
+	PyMem_Free(in);
+	if (!list)
+		return NULL;
+	return Py_BuildValue("(Ni)", list, -err);
+}
+%}
+
+%rename(evtchnx_alloc_unbound_batch) evtchnx_py_alloc_unbound_batch;
+%rename(evtchnx_bind_interdomain_batch) evtchnx_py_bind_interdomain_batch;
+%rename(evtchnx_unbind_batch) evtchnx_py_unbind_batch;
+%rename(evtchnx_unmask_batch) evtchnx_py_unmask_batch;
+%rename(evtchnx_status_batch) evtchnx_py_status_batch;
+PyObject *evtchnx_py_alloc_unbound_batch(PyObject *h, uint32_t dom,
+					 uint32_t remote_dom, unsigned int n);
+PyObject *evtchnx_py_bind_interdomain_batch(PyObject *h, uint32_t remote_dom,
+					    PyObject *remote_ports);
+PyObject *evtchnx_py_unbind_batch(PyObject *h, PyObject *ports);
+PyObject *evtchnx_py_unmask_batch(PyObject *h, PyObject *ports);
+PyObject *evtchnx_py_status_batch(PyObject *h, uint32_t dom, PyObject *ports);
+

@@ -60,6 +60,8 @@ enum proto_op {
 	PROTO_ALLOC_UNBOUND_N,    /* arg: dom, remote_dom, count */
 	PROTO_BIND_INTERDOMAIN_N, /* arg: remote_dom, count; ports: remote ports */
 	PROTO_UNBIND_N,           /* arg: count; ports: ports */
+	PROTO_LAB_STATS,          /* arg: PROTO_STATS_*, cursor[2]; control domain
+				   * only; see struct proto_link_stat */
 };
 
 /* PROTO_HELLO flags. */
@@ -121,6 +123,59 @@ struct proto_rep {
 };
 
 #define PROTO_REP_SIZE(n) (offsetof(struct proto_rep, rec) + (n) * sizeof(struct proto_rec))
+
+/*
+ * PROTO_LAB_STATS: counters for watching a lab, for the control domain only
+ * (else -EPERM).  arg[0] says which:
+ *
+ *   PROTO_STATS_LINKS    the live links, by sender handle (ascending), and
+ *                        for one sender by link id (descending).  arg[1]:
+ *                        the sender handle to start at; arg[2]: if not 0,
+ *                        skip that handle's links with an id >= arg[2].
+ *   PROTO_STATS_DOMAINS  the domains, by id; arg[1]: the first domid.
+ *
+ * The result is the number of records (at most PROTO_MAX_STATS; a page of
+ * domains also ends after PROTO_STATS_PORT_BUDGET ports of their tables),
+ * stored from rep.rec on (nrec covers them: PROTO_STATS_NREC); PROTO_F_MORE
+ * says that more follow: ask again with the cursor after the last record
+ * (links: its from_handle and link; domains: its domid + 1).  One request
+ * scans the handle slots, or the domain ids and a bounded number of ports,
+ * at most once, so a large lab costs pages, not an unbounded request.  The
+ * counters come from a link's tx page, which its sender writes: they are
+ * numbers to show, not to trust.
+ */
+#define PROTO_STATS_LINKS 0u
+#define PROTO_STATS_DOMAINS 1u
+#define PROTO_MAX_STATS 128u
+/* A page of domains ends once it has looked at this many ports. */
+#define PROTO_STATS_PORT_BUDGET 262144u
+
+struct proto_link_stat {
+	uint32_t link;        /* the link's id */
+	uint32_t from_handle, from_dom, from_pid; /* the sender */
+	uint32_t to_handle, to_dom, to_pid;       /* the receiver */
+	uint32_t channels;    /* channels whose events take it */
+	uint32_t head;        /* tx page: ring entries written (events raised on
+			       * an idle port; coalesced sends are not counted) */
+	uint32_t overflows;   /* tx page: raises that found the ring full */
+};
+
+struct proto_dom_stat {
+	uint32_t domid;
+	uint32_t handles;     /* joined handles acting as it */
+	uint32_t ports;       /* ports in use (not free, port 0 excluded) */
+	uint32_t table;       /* ports in its table */
+};
+
+/* Records of @n stats of type @t stored from rep.rec on, in proto_recs. */
+#define PROTO_STATS_NREC(t, n) \
+	(((n) * sizeof(t) + sizeof(struct proto_rec) - 1) / sizeof(struct proto_rec))
+_Static_assert(PROTO_MAX_STATS * sizeof(struct proto_link_stat) <=
+		       PROTO_MAX_RECS * sizeof(struct proto_rec),
+	       "a page of link stats fits in a reply");
+_Static_assert(PROTO_MAX_STATS * sizeof(struct proto_dom_stat) <=
+		       PROTO_MAX_RECS * sizeof(struct proto_rec),
+	       "a page of domain stats fits in a reply");
 
 /* The handle's control page: written by the server, read by the handle. */
 struct proto_ctl_page {

@@ -13,8 +13,11 @@
  * (link.h) per pair of handles that share a channel, in each direction, for
  * as long as they share one.
  *
- * The server never maps a link or reads anything a client can write but
- * the messages on its socket: no client can make it fault, block or spin.
+ * The server reads nothing a client can write but the messages on its
+ * socket, and for PROTO_LAB_STATS two counters of a link's tx page, through
+ * a read-only mapping of the sealed memfd (it cannot shrink, so the read
+ * cannot fault) and shown as numbers only: no client can make it fault,
+ * block or spin.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -905,6 +908,98 @@ static int do_unbind_n(struct lab_server *s, struct client *c, uint32_t count)
 	return batch_end(i, r);
 }
 
+/* ---- PROTO_LAB_STATS ------------------------------------------------------ */
+
+/* The counters at the start of a link's tx page, read through a read-only
+ * mapping of the first page (the memfd is sealed: it cannot shrink under
+ * us).  The sender writes them: any value is possible, none is used but to
+ * be shown.  Zero when the link has no pages yet or the mapping fails. */
+static void read_tx_counters(const struct link *l, uint32_t *head,
+			     uint32_t *overflows)
+{
+	const struct link_tx *tx;
+	void *m;
+
+	*head = *overflows = 0;
+	if (l->tx_fd < 0)
+		return;
+	m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, l->tx_fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	tx = m;
+	*head = atomic_load_explicit(&tx->head, memory_order_relaxed);
+	*overflows = atomic_load_explicit(&tx->overflows, memory_order_relaxed);
+	munmap(m, 4096);
+}
+
+/* One page of link or domain counters (see proto.h); the control domain
+ * only.  Bounded: one pass over the handle slots (or domain ids), each
+ * handle's links visited once, at most PROTO_MAX_STATS records. */
+static int do_lab_stats(struct lab_server *s, struct client *c, const uint32_t *a)
+{
+	char *out = (char *)s->rep.rec;
+	unsigned int n = 0;
+	int err = rules_toolstack_check(s->lab, &c->rh);
+
+	if (err)
+		return err;
+	if (a[0] == PROTO_STATS_LINKS) {
+		for (uint32_t id = a[1] ? a[1] : 1; id <= RULES_MAX_HANDLES; id++) {
+			struct client *o = s->clients[id];
+
+			for (struct link *l = o ? o->out : NULL; l; l = l->next_out) {
+				struct proto_link_stat st = { .link = l->id };
+
+				if (id == a[1] && a[2] && l->id >= a[2])
+					continue; /* sent in an earlier page */
+				if (n == PROTO_MAX_STATS) {
+					s->rep.flags |= PROTO_F_MORE;
+					goto done;
+				}
+				st.from_handle = id;
+				st.from_dom = o->rh.domid;
+				st.from_pid = (uint32_t)o->pid;
+				st.to_handle = l->to->rh.id;
+				st.to_dom = l->to->rh.domid;
+				st.to_pid = (uint32_t)l->to->pid;
+				st.channels = l->channels;
+				read_tx_counters(l, &st.head, &st.overflows);
+				memcpy(out + n++ * sizeof(st), &st, sizeof(st));
+			}
+		}
+	done:
+		s->rep.nrec = PROTO_STATS_NREC(struct proto_link_stat, n);
+		return (int)n;
+	}
+	if (a[0] != PROTO_STATS_DOMAINS)
+		return -EINVAL;
+	for (uint32_t d = a[1], scanned = 0; d < RULES_DOMID_FIRST_RESERVED; d++) {
+		struct proto_dom_stat st = { .domid = d };
+
+		if (!rules_domain_exists(s->lab, d))
+			continue;
+		/* A page ends at PROTO_MAX_STATS domains, or once the port
+		 * tables seen fill PROTO_STATS_PORT_BUDGET. */
+		if (n == PROTO_MAX_STATS || scanned >= PROTO_STATS_PORT_BUDGET) {
+			s->rep.flags |= PROTO_F_MORE;
+			break;
+		}
+		for (uint32_t p = 0; rules_port_of(s->lab, d, p); p++) {
+			uint8_t state = rules_port_of(s->lab, d, p)->state;
+
+			st.table++;
+			st.ports += state != RULES_FREE && state != RULES_RESERVED;
+		}
+		scanned += st.table;
+		for (uint32_t id = 1; id <= RULES_MAX_HANDLES; id++)
+			st.handles += s->clients[id] && s->clients[id]->rh.domid == d &&
+				      !s->clients[id]->rh.orphaned;
+		memcpy(out + n++ * sizeof(st), &st, sizeof(st));
+	}
+	s->rep.nrec = PROTO_STATS_NREC(struct proto_dom_stat, n);
+	return (int)n;
+}
+
 static int dispatch(struct lab_server *s, struct client *c,
 		    const struct proto_req *rq, int *fds, unsigned int *nfds)
 {
@@ -980,6 +1075,8 @@ static int dispatch(struct lab_server *s, struct client *c,
 		return do_bind_interdomain_n(s, c, a[0], a[1]);
 	case PROTO_UNBIND_N:
 		return do_unbind_n(s, c, a[0]);
+	case PROTO_LAB_STATS:
+		return do_lab_stats(s, c, a);
 	default:
 		return -ENOSYS;
 	}

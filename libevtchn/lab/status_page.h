@@ -73,15 +73,18 @@ static inline void status_page_unpack(uint64_t e, struct evtchnx_status *st)
 }
 
 /*
- * Reader: port @port of domain @domid (< RULES_DOMID_FIRST_RESERVED).
- * Returns 0 with @st filled, -ESRCH (no such domain), -EINVAL (@port beyond
- * its table), or -EAGAIN (the server kept writing: ask it instead).
+ * Reader: port @port of domain @domid.
+ * Returns 0 with @st filled, -ESRCH (no such domain, or a reserved id),
+ * -EINVAL (@port beyond its table), or -EAGAIN (the server kept writing:
+ * ask it instead).
  * Nothing read is trusted beyond bounds checks: a slot number out of range
  * is treated as "no such domain".
  */
 static inline int status_page_read(const struct status_page *sp, uint32_t domid,
 				   uint32_t port, struct evtchnx_status *st)
 {
+	if (domid >= RULES_DOMID_FIRST_RESERVED)
+		return -ESRCH; /* as rules_status(): no such domain */
 	for (int tries = 0; tries < STATUS_PAGE_TRIES; tries++) {
 		const struct status_page_slot *sl;
 		uint32_t seq, seq2, nr;

@@ -21,6 +21,7 @@
  * from the moment pending() returns it until unmask().
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -972,12 +973,10 @@ static void check_server(struct sim *s)
 		s->broken = true;
 }
 
-/* Collect the links that woke and read them into the FIFO. */
-static void collect(struct sim *s)
+/* Read on the links that had more than one call reads. */
+static void drain_again(struct sim *s)
 {
-	struct epoll_event evs[COLLECT_MAX];
 	struct clink *l;
-	int n;
 
 	while ((l = s->again)) {
 		s->again = l->again_next;
@@ -986,7 +985,13 @@ static void collect(struct sim *s)
 		if (l->again)
 			break; /* still busy: it is back on the list */
 	}
-	n = epoll_wait(s->ep, evs, COLLECT_MAX, 0);
+}
+
+/* Take in what epoll said woke (@n < 0: nothing). */
+static void take_events(struct sim *s, const struct epoll_event *evs, int n)
+{
+	struct clink *l;
+
 	for (int i = 0; i < n; i++) {
 		uint64_t id = evs[i].data.u64;
 
@@ -1011,8 +1016,8 @@ static void collect(struct sim *s)
 			drain(s, l);
 	}
 	/* More links woke than we took, or a link has more to read: our own
-	 * wake-up must stand (the epoll_wait() above may have collected the
-	 * one drain() counted on). */
+	 * wake-up must stand (the epoll_wait() that found these may have
+	 * collected the one drain() counted on). */
 	if (n == COLLECT_MAX || s->again)
 		wake_self(s);
 	/* A port read from a link before we learnt of its binding: the lab
@@ -1021,6 +1026,15 @@ static void collect(struct sim *s)
 		link_scan(&s->stale->rcv, receive_cb, s);
 		s->stale = NULL;
 	}
+}
+
+/* Collect the links that woke and read them into the FIFO. */
+static void collect(struct sim *s)
+{
+	struct epoll_event evs[COLLECT_MAX];
+
+	drain_again(s);
+	take_events(s, evs, epoll_wait(s->ep, evs, COLLECT_MAX, 0));
 }
 
 /* Hand out up to @max ports from the FIFO, taking and masking each. */
@@ -1071,6 +1085,150 @@ static int sim_pending(struct evtchnx_handle *h, uint32_t *ports,
 	return (int)n;
 }
 
+/* ---- waiting ------------------------------------------------------------------ */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/* Every link this handle receives on, for @fn. */
+static bool each_rx_link(struct sim *s, bool (*fn)(struct sim *s, struct clink *l))
+{
+	bool any = false;
+
+	for (unsigned int b = 0; b < LINK_HASH; b++)
+		for (struct clink *l = s->links[b]; l; l = l->hnext)
+			if (l->role & PROTO_ROLE_RECEIVER)
+				any |= fn(s, l);
+	return any;
+}
+
+static bool start_polling(struct sim *s, struct clink *l)
+{
+	(void)s;
+	link_start_polling(&l->rcv);
+	return false;
+}
+
+static bool stop_polling(struct sim *s, struct clink *l)
+{
+	(void)s;
+	return link_stop_polling(&l->rcv);
+}
+
+/* Read a link whose ring moved (a sender may have skipped the wake-up). */
+static bool drain_news(struct sim *s, struct clink *l)
+{
+	if (!link_has_news(&l->rcv))
+		return false;
+	drain(s, l);
+	return true;
+}
+
+/* Whether something arrived that needs no system call to see. */
+static bool news(struct sim *s)
+{
+	return s->fifo_len || s->again || s->broken ||
+	       atomic_load_explicit(&s->ctl->seq, memory_order_relaxed) != s->synced_seq ||
+	       each_rx_link(s, drain_news);
+}
+
+/*
+ * Busy-poll for up to h->busy_poll_ns, and not past @deadline_ms (0: none):
+ * look at the links' rings, with the senders told not to write our wake-ups
+ * meanwhile, and let other threads call the handle between looks.  Returns
+ * true when something arrived.
+ */
+static bool spin(struct evtchnx_handle *h, struct sim *s, int64_t deadline_ms)
+{
+	int64_t until = evtchnx_now_ns() + (int64_t)h->busy_poll_ns;
+	bool found;
+
+	if (deadline_ms && until > deadline_ms * 1000000)
+		until = deadline_ms * 1000000; /* never past the wait's timeout */
+
+	each_rx_link(s, start_polling);
+	for (;;) {
+		found = news(s);
+		if (found || evtchnx_now_ns() >= until)
+			break;
+		evtchnx_core_release(h);
+		cpu_relax();
+		evtchnx_core_reacquire(h);
+	}
+	/* A sender that saw us polling wrote no wake-up: look once more. */
+	if (each_rx_link(s, stop_polling))
+		found |= each_rx_link(s, drain_news);
+	return found;
+}
+
+/*
+ * evtchnx_wait() without a system call more than it needs: ports already
+ * collected are handed out at once, then the handle sleeps in epoll_wait()
+ * on its own epoll set (the lock released) and takes in what woke it.
+ */
+static int sim_wait(struct evtchnx_handle *h, int timeout_ms)
+{
+	struct sim *s = sim_of(h);
+	int64_t deadline = timeout_ms > 0 ? evtchnx_now_ms() + timeout_ms : 0;
+	bool spun = !h->busy_poll_ns || timeout_ms == 0;
+	uint32_t port;
+
+	for (;;) {
+		struct epoll_event evs[COLLECT_MAX];
+		int r = begin(s), n, err, wait_ms = -1;
+
+		if (r)
+			return r;
+		drain_again(s);
+		if (deliver(s, &port, 1))
+			break;
+		if (timeout_ms == 0) {
+			collect(s);
+			if (deliver(s, &port, 1))
+				break;
+			return s->broken ? -EIO : -ETIMEDOUT;
+		}
+		if (!spun) {
+			spun = true;
+			if (spin(h, s, deadline))
+				continue;
+		}
+		if (timeout_ms > 0) {
+			int64_t left = deadline - evtchnx_now_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		evtchnx_core_release(h);
+		n = epoll_wait(s->ep, evs, COLLECT_MAX, wait_ms);
+		err = errno;
+		evtchnx_core_reacquire(h);
+		if (n < 0 && err != EINTR)
+			return -err;
+		take_events(s, evs, n);
+		if (deliver(s, &port, 1))
+			break;
+		if (s->broken)
+			return -EIO;
+		if (n < 0)
+			return -EINTR;
+	}
+	/* Our own wake-up was written for what the FIFO held: now that it is
+	 * empty, clear it as pending() would, so it does not linger. */
+	if (!s->fifo_len && s->self_armed)
+		collect(s);
+	if (s->fifo_len)
+		wake_self(s); /* more to hand out: keep the fd readable */
+	return (int)port;
+}
+
 static int sim_unmask(struct evtchnx_handle *h, uint32_t port)
 {
 	struct sim *s = sim_of(h);
@@ -1115,6 +1273,7 @@ const struct evtchnx_backend_ops evtchnx_sim_ops = {
 	.pending = sim_pending,
 	.unmask = sim_unmask,
 	.is_pending = sim_is_pending,
+	.wait = sim_wait,
 	.alloc_unbound_batch = sim_alloc_unbound_batch,
 	.bind_interdomain_batch = sim_bind_interdomain_batch,
 	.unbind_batch = sim_unbind_batch,

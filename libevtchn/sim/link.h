@@ -52,8 +52,9 @@ struct link_tx {
 };
 
 struct link_rx {
-	_Atomic uint32_t tail; /* ring entries read so far */
-	uint8_t pad0[60];
+	_Atomic uint32_t tail;    /* ring entries read so far */
+	_Atomic uint32_t polling; /* the receiver is busy-polling: no wake-up */
+	uint8_t pad0[56];
 	_Atomic uint64_t ack[LINK_WORDS];
 };
 
@@ -107,11 +108,34 @@ static inline bool link_raise(struct link_sender *l, uint32_t port)
 	atomic_store_explicit(&l->tx->ring[h % LINK_RING], port, memory_order_relaxed);
 	l->head = h + 1;
 	atomic_store_explicit(&l->tx->head, h + 1, memory_order_release);
-	/* Pairs with the fence in link_receiver_idle(): either the receiver
-	 * sees our entry, or we see that it had read everything before it. */
+	/* Pairs with the fences in link_receiver_idle() and
+	 * link_stop_polling(): either the receiver sees our entry, or we see
+	 * that it had read everything before it and is not polling. */
 	atomic_thread_fence(memory_order_seq_cst);
 	tail = atomic_load_explicit(&l->rx->tail, memory_order_relaxed);
-	return tail == h;
+	return tail == h && !atomic_load_explicit(&l->rx->polling, memory_order_relaxed);
+}
+
+/* Receiver: busy-polling starts (senders may skip the wake-up) or stops. */
+static inline void link_start_polling(struct link_receiver *l)
+{
+	atomic_store_explicit(&l->rx->polling, 1, memory_order_relaxed);
+}
+
+/* Receiver: whether the ring holds entries not read yet (or overflowed). */
+static inline bool link_has_news(const struct link_receiver *l)
+{
+	return atomic_load_explicit(&l->tx->head, memory_order_relaxed) != l->tail ||
+	       atomic_load_explicit(&l->tx->overflows, memory_order_relaxed) !=
+		       l->overflows_seen;
+}
+
+/* Returns true when entries arrived that the sender did not wake us for. */
+static inline bool link_stop_polling(struct link_receiver *l)
+{
+	atomic_store_explicit(&l->rx->polling, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	return link_has_news(l);
 }
 
 /* Either side: whether @port is pending on the link. */

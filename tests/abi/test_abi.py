@@ -401,6 +401,211 @@ def test_virq_and_toolstack_through_libffi(abi, handles, macros):
     check_err(ffi, lib.evtchnx_bind_virq(h1, 1), errno.EACCES)
 
 
+def test_options_struct_growth_1_1(abi):
+    """busy_poll_ns (1.1) grew the options at their end: a 1.0 caller's
+    16-byte struct still works (what lies beyond its sz is not read), the
+    new field is checked, and a newer caller's non-zero tail is refused."""
+    ffi, lib = abi
+    full = ffi.sizeof("struct evtchnx_open_opts")
+    old = ffi.offsetof("struct evtchnx_open_opts", "busy_poll_ns")
+    assert old == 16 and full == 24
+
+    # The 1.0 struct (sz, domid, flags), followed by garbage that would be
+    # an invalid busy_poll_ns if it were read.
+    buf = ffi.new("unsigned char[]", full)
+    opts = ffi.cast("struct evtchnx_open_opts *", buf)
+    opts.sz = old
+    opts.domid = 4
+    opts.busy_poll_ns = 0xFFFFFFFFFFFFFFFF
+    h = lib.evtchnx_open(b"sim", opts)
+    assert h != ffi.NULL, os.strerror(ffi.errno)
+    assert lib.evtchnx_domid(h) == 4
+    assert lib.evtchnx_wait(h, 0) == -errno.ETIMEDOUT
+    lib.evtchnx_close(h)
+
+    # The 1.1 struct: busy_poll_ns at most one second.
+    opts = new_opts(ffi, 4)
+    for ok in (1, 10**9):
+        opts.busy_poll_ns = ok
+        h = lib.evtchnx_open(b"sim", opts)
+        assert h != ffi.NULL, (ok, os.strerror(ffi.errno))
+        assert lib.evtchnx_wait(h, 1) == -errno.ETIMEDOUT
+        lib.evtchnx_close(h)
+    for bad in (10**9 + 1, 2**63, 2**64 - 1):
+        opts.busy_poll_ns = bad
+        ffi.errno = 0
+        assert lib.evtchnx_open(b"sim", opts) == ffi.NULL, bad
+        assert ffi.errno == errno.EINVAL, bad
+
+    # A newer caller's struct: its unknown tail must be zero.
+    big = ffi.new("unsigned char[]", full + 8)
+    opts = ffi.cast("struct evtchnx_open_opts *", big)
+    opts.sz = full + 8
+    opts.busy_poll_ns = 1000
+    h = lib.evtchnx_open(b"sim", opts)
+    assert h != ffi.NULL
+    lib.evtchnx_close(h)
+    for i in range(full, full + 8):
+        big[i] = 1
+        ffi.errno = 0
+        assert lib.evtchnx_open(b"sim", opts) == ffi.NULL, i
+        assert ffi.errno == errno.EINVAL, i
+        big[i] = 0
+
+
+def ports_array(ffi, ports):
+    return ffi.new("uint32_t[]", list(ports) or [0])
+
+
+def test_batches_through_libffi(abi, handles, macros):
+    """The five batch calls, with sendmmsg's convention: the count done
+    when a later element fails, the failing element's error on the next
+    call, the single call's error when the first element fails."""
+    ffi, lib = abi
+    STATE_UNBOUND = macros["EVTCHNX_STATE_UNBOUND"]
+    STATE_INTERDOMAIN = macros["EVTCHNX_STATE_INTERDOMAIN"]
+    STATE_CLOSED = macros["EVTCHNX_STATE_CLOSED"]
+    h1 = handles(21)
+    h2 = handles(22)
+
+    out = ffi.new("uint32_t[]", 4)
+    assert lib.evtchnx_alloc_unbound_batch(h1, DOMID_SELF, 22, out, 4) == 4
+    assert list(out) == [1, 2, 3, 4]  # first fit, as four single calls
+    ps = list(out)
+
+    # n == 0 is 0, even with NULL arrays; NULL with n > 0 is EINVAL.
+    assert lib.evtchnx_alloc_unbound_batch(h1, DOMID_SELF, 22, ffi.NULL,
+                                           0) == 0
+    assert lib.evtchnx_bind_interdomain_batch(h2, 21, ffi.NULL, ffi.NULL,
+                                              0) == 0
+    assert lib.evtchnx_unbind_batch(h1, ffi.NULL, 0) == 0
+    assert lib.evtchnx_unmask_batch(h1, ffi.NULL, 0) == 0
+    assert lib.evtchnx_status_batch(h1, DOMID_SELF, ffi.NULL, ffi.NULL,
+                                    0) == 0
+    check_err(ffi, lib.evtchnx_alloc_unbound_batch(h1, DOMID_SELF, 22,
+                                                   ffi.NULL, 1), errno.EINVAL)
+    check_err(ffi, lib.evtchnx_bind_interdomain_batch(h2, 21, ffi.NULL, out,
+                                                      1), errno.EINVAL)
+    check_err(ffi, lib.evtchnx_bind_interdomain_batch(
+        h2, 21, ports_array(ffi, ps), ffi.NULL, 1), errno.EINVAL)
+    check_err(ffi, lib.evtchnx_unbind_batch(h1, ffi.NULL, 1), errno.EINVAL)
+    check_err(ffi, lib.evtchnx_unmask_batch(h1, ffi.NULL, 1), errno.EINVAL)
+    sts = ffi.new("struct evtchnx_status[]", 4)
+    sts[0].sz = ffi.sizeof("struct evtchnx_status")
+    check_err(ffi, lib.evtchnx_status_batch(h1, DOMID_SELF, ffi.NULL, sts,
+                                            1), errno.EINVAL)
+    check_err(ffi, lib.evtchnx_status_batch(
+        h1, DOMID_SELF, ports_array(ffi, ps), ffi.NULL, 1), errno.EINVAL)
+
+    # bind: the second call reports the bad element.
+    rports = ports_array(ffi, [ps[0], ps[1], 999, ps[2]])
+    local = ffi.new("uint32_t[]", 4)
+    assert lib.evtchnx_bind_interdomain_batch(h2, 21, rports, local, 4) == 2
+    check_err(ffi, lib.evtchnx_bind_interdomain_batch(h2, 21, rports + 2,
+                                                      local + 2, 2),
+              errno.EINVAL)
+    check_err(ffi, lib.evtchnx_bind_interdomain(h2, 21, 999), errno.EINVAL)
+    assert lib.evtchnx_bind_interdomain_batch(h2, 21, rports + 3,
+                                              local + 2, 1) == 1
+    qs = [local[0], local[1], local[2]]
+    assert qs == [1, 2, 3]
+
+    # status: element-wise evtchnx_status().
+    sts[0].sz = ffi.sizeof("struct evtchnx_status")
+    assert lib.evtchnx_status_batch(h1, DOMID_SELF, ports_array(ffi, ps),
+                                    sts, 4) == 4
+    want = [(STATE_INTERDOMAIN, 22, qs[0]), (STATE_INTERDOMAIN, 22, qs[1]),
+            (STATE_INTERDOMAIN, 22, qs[2]), (STATE_UNBOUND, 22, 0)]
+    assert [(s.state, s.remote_domid, s.remote_port) for s in sts] == want
+    one = new_status(ffi)
+    for i, p in enumerate(ps):
+        assert lib.evtchnx_status(h1, DOMID_SELF, p, one) == 0
+        fields = ("sz", "state", "vcpu", "remote_domid", "remote_port",
+                  "virq")
+        assert [getattr(one, f) for f in fields] == \
+            [getattr(sts[i], f) for f in fields]
+    sts[0].sz = ffi.sizeof("size_t") - 1
+    check_err(ffi, lib.evtchnx_status_batch(h1, DOMID_SELF,
+                                            ports_array(ffi, ps), sts, 1),
+              errno.EINVAL)
+
+    # unmask: events latched while masked are delivered after it.
+    taken = ffi.new("uint32_t[]", 8)
+    assert lib.evtchnx_pending_batch(h2, taken, 8) == 3  # the binds' events
+    assert lib.evtchnx_send(h1, ps[1]) == 0
+    check_err(ffi, lib.evtchnx_pending(h2), errno.EAGAIN)
+    q_arr = ports_array(ffi, qs + [4000])
+    assert lib.evtchnx_unmask_batch(h2, q_arr, 4) == 3
+    check_err(ffi, lib.evtchnx_unmask_batch(h2, q_arr + 3, 1),
+              errno.ENOTCONN)
+    assert lib.evtchnx_wait(h2, 5000) == qs[1]
+    check_err(ffi, lib.evtchnx_pending(h2), errno.EAGAIN)
+
+    # unbind: the first element failing is the single call's error.
+    check_err(ffi, lib.evtchnx_unbind_batch(h2, ports_array(ffi, [0] + qs),
+                                            4), errno.EINVAL)
+    assert lib.evtchnx_unbind_batch(h2, q_arr, 4) == 3
+    check_err(ffi, lib.evtchnx_unbind_batch(h2, q_arr, 1), errno.ENOTCONN)
+    sts[0].sz = ffi.sizeof("struct evtchnx_status")
+    assert lib.evtchnx_status_batch(h2, DOMID_SELF, q_arr, sts, 3) == 3
+    assert [s.state for s in sts][:3] == [STATE_CLOSED] * 3
+
+    # alloc: a domain that runs out midway.
+    h0 = handles(0)
+    assert lib.evtchnx_domain_create(h0, 23) == 0
+    try:
+        n = macros["EVTCHNX_SIM_MAX_PORTS"] - 3
+        big = ffi.new("uint32_t[]", n + 5)
+        assert lib.evtchnx_alloc_unbound_batch(h0, 23, 0, big, n) == n
+        assert lib.evtchnx_alloc_unbound_batch(h0, 23, 0, big + n, 5) == 2
+        assert (big[n], big[n + 1]) == (n + 1, n + 2)
+        check_err(ffi, lib.evtchnx_alloc_unbound_batch(h0, 23, 0,
+                                                       big + n + 2, 3),
+                  errno.ENOSPC)
+    finally:
+        assert lib.evtchnx_domain_destroy(h0, 23) == 0
+    check_err(ffi, lib.evtchnx_alloc_unbound_batch(h1, 0, 0, out, 1),
+              errno.EPERM)
+    check_err(ffi, lib.evtchnx_alloc_unbound_batch(h1, 0x10000, 0, out, 1),
+              errno.EINVAL)
+
+
+def test_status_batch_element_size(abi, handles):
+    """st[0].sz is the stride: an older caller's smaller element (or a
+    newer caller's larger one) gets exactly sz bytes per element, and
+    nothing after the last element is written."""
+    ffi, lib = abi
+    h = handles(24)
+    out = ffi.new("uint32_t[]", 3)
+    assert lib.evtchnx_alloc_unbound_batch(h, DOMID_SELF, 25, out, 3) == 3
+    ports = ports_array(ffi, [out[0], out[1], out[2]])
+    full = ffi.sizeof("struct evtchnx_status")
+    state_end = ffi.offsetof("struct evtchnx_status", "state") + 4
+    rdom_end = ffi.offsetof("struct evtchnx_status", "remote_domid") + 4
+    for sz in (state_end + 4, rdom_end + 4, full, full + 16):
+        for k in (1, 2, 3):
+            buf = ffi.new("unsigned char[]", sz * 3 + 16)
+            for i in range(len(buf)):
+                buf[i] = 0xAA
+            st0 = ffi.cast("struct evtchnx_status *", buf)
+            st0.sz = sz
+            st = ffi.cast("struct evtchnx_status *", buf)
+            assert lib.evtchnx_status_batch(h, DOMID_SELF, ports, st,
+                                            k) == k, (sz, k)
+            for i in range(k):
+                el = ffi.cast("struct evtchnx_status *", buf + i * sz)
+                assert el.sz == sz, (sz, k, i)
+                assert el.state == 1, (sz, k, i)  # EVTCHNX_STATE_UNBOUND
+                if sz >= rdom_end:
+                    assert el.remote_domid == 25, (sz, k, i)
+                if sz > full:  # a newer caller's tail: zeroed
+                    assert all(buf[i * sz + j] == 0
+                               for j in range(full, sz)), (sz, k, i)
+            # The canary after the k-th element is intact.
+            assert all(buf[j] == 0xAA for j in range(k * sz, len(buf))), \
+                (sz, k)
+
+
 def test_zz_every_exported_function_was_called(abi, cdef_text):
     """The suite above called every function the header declares."""
     _ffi, lib = abi

@@ -164,6 +164,7 @@ CASE(reserved_remote_domid_not_validated)
 
 CASE(reserved_domids_toolstack)
 {
+	struct evtchnx_status st;
 	struct evtchnx_handle *c;
 
 	require_multi_domain();
@@ -172,6 +173,9 @@ CASE(reserved_domids_toolstack)
 		CHECK_ERR(evtchnx_domain_create(c, reserved[i]), EINVAL);
 		CHECK_ERR(evtchnx_domain_destroy(c, reserved[i]), EINVAL);
 		CHECK_ERR(evtchnx_raise_virq(c, reserved[i], 0), ESRCH);
+		/* The control domain may look at any domain: still none. */
+		CHECK_ERR(h_status(c, reserved[i], 0, &st), ESRCH);
+		CHECK_ERR(h_status(c, reserved[i], 0xFFFFFFFFu, &st), ESRCH);
 	}
 }
 

@@ -206,6 +206,37 @@ union msg {
 	uint8_t bytes[40];
 };
 
+/* PROTO_LAB_STATS: records of the kind asked for, a page at most, for the
+ * control domain only. */
+static void check_stats(const struct proto_req *rq, const struct proto_rep *rep)
+{
+	size_t size = rq->arg[0] == PROTO_STATS_LINKS ? sizeof(struct proto_link_stat) :
+						      sizeof(struct proto_dom_stat);
+
+	if (rep->result < 0) {
+		if (rep->nrec || (rep->flags & PROTO_F_MORE))
+			die("LAB_STATS: %u records, flags %#x with result %d", rep->nrec,
+			    rep->flags, rep->result);
+		return;
+	}
+	if (rq->arg[0] > PROTO_STATS_DOMAINS)
+		die("LAB_STATS: kind %u answered", rq->arg[0]);
+	if ((unsigned int)rep->result > PROTO_MAX_STATS ||
+	    rep->nrec != (rep->result * size + sizeof(struct proto_rec) - 1) /
+				 sizeof(struct proto_rec))
+		die("LAB_STATS: %d stats in %u records", rep->result, rep->nrec);
+	if ((rep->flags & PROTO_F_MORE) && rep->result == 0)
+		die("LAB_STATS: MORE after an empty page");
+	for (int i = 0; i < rep->result && rq->arg[0] == PROTO_STATS_DOMAINS; i++) {
+		struct proto_dom_stat d;
+
+		memcpy(&d, (const char *)rep->rec + (size_t)i * size, sizeof(d));
+		if (d.domid >= RULES_DOMID_FIRST_RESERVED || d.ports >= d.table ||
+		    d.table > RULES_MAX_PORTS)
+			die("LAB_STATS: domain %u, %u ports of %u", d.domid, d.ports, d.table);
+	}
+}
+
 /* Send the first @len bytes of @m (with @with_fd a descriptor) on @c, check
  * what comes back. */
 static void request(struct conn *c, const union msg *m, size_t len,
@@ -273,6 +304,10 @@ static void request(struct conn *c, const union msg *m, size_t len,
 		die("op %u: result %d", rq->op, rep->result);
 	if (rep->flags & ~(PROTO_F_MORE | PROTO_F_ORPHANED))
 		die("op %u: flags %#x", rq->op, rep->flags);
+	if (rq->op == PROTO_LAB_STATS) {
+		check_stats(rq, rep);
+		goto records_done;
+	}
 	if (rq->op != PROTO_SYNC && rep->nrec > 1)
 		die("op %u: %u records", rq->op, rep->nrec);
 	if ((rep->flags & PROTO_F_MORE) && rq->op != PROTO_SYNC)
@@ -293,6 +328,7 @@ static void request(struct conn *c, const union msg *m, size_t len,
 			    rq->op, i, r->port, r->owned, r->state, r->virq,
 			    r->raised, r->rx_link, r->tx_link);
 	}
+records_done:
 	if (rq->op == PROTO_STATUS && rep->result == 0) {
 		const struct proto_status *st = &rep->status;
 
@@ -385,7 +421,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			uint8_t op = next();
 
-			m.rq.op = op < 0xF0 ? op % 18 : next32();
+			/* The single requests, and LAB_STATS in the place
+			 * of the first batch op (batches are not drawn). */
+			m.rq.op = op < 0xF0 ? op % (PROTO_ALLOC_UNBOUND_N + 1) : next32();
+			if (m.rq.op == PROTO_ALLOC_UNBOUND_N)
+				m.rq.op = PROTO_LAB_STATS;
 			m.rq.arg[0] = arg();
 			m.rq.arg[1] = arg();
 			m.rq.arg[2] = arg();

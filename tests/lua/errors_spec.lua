@@ -326,6 +326,9 @@ describe("errors", function()
 				{ "pending" }, { "pending_batch", 8 }, { "wait", 0 }, { "unmask", 1 },
 				{ "is_pending", 1 }, { "domain_create", 5 }, { "domain_destroy", 5 },
 				{ "raise_virq", 1, 0 },
+				{ "alloc_unbound_batch", SELF, 2, 1 },
+				{ "bind_interdomain_batch", 2, { 1 } }, { "unbind_batch", { 1 } },
+				{ "unmask_batch", { 1 } }, { "status_batch", SELF, { 1 } },
 			}
 			for _, c in ipairs(calls) do
 				local m = c[1]

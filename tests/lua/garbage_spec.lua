@@ -45,6 +45,22 @@ local function int_garbage()
 	return g
 end
 
+-- Values no array-of-ports argument accepts: not a table, or a table with
+-- one element that no uint32_t argument accepts.
+local function array_garbage()
+	local g = {
+		{ "nil", nil }, { "number", 1 }, { "string", "1" }, { "true", true },
+		{ "function", print }, { "userdata", io.stdout },
+	}
+	for _, e in ipairs(u32_garbage()) do
+		if e[2] ~= nil then
+			g[#g + 1] = { "{ " .. e[1] .. " }", { e[2] } }
+			g[#g + 1] = { "{ 1, " .. e[1] .. " }", { 1, e[2] } }
+		end
+	end
+	return g
+end
+
 -- method, valid arguments (each position is replaced by garbage in turn),
 -- and the kind of each argument
 local methods = {
@@ -64,6 +80,11 @@ local methods = {
 	{ "raise_virq", { 1, 0 }, "uu" },
 	{ "pending_batch", { 8 }, "u" },
 	{ "wait", { 0 }, "i" },
+	{ "alloc_unbound_batch", { SELF, 2, 1 }, "uuu" },
+	{ "bind_interdomain_batch", { 2, { 1 } }, "ua" },
+	{ "unbind_batch", { { 1 } }, "a" },
+	{ "unmask_batch", { { 1 } }, "a" },
+	{ "status_batch", { SELF, { 1 } }, "ua" },
 }
 
 local function expect_argerror(what, fn, ...)
@@ -82,7 +103,9 @@ describe("garbage arguments", function()
 		for _, m in ipairs(methods) do
 			local name, valid, kinds = m[1], m[2], m[3]
 			for pos = 1, #valid do
-				local garbage = kinds:sub(pos, pos) == "u" and u32_garbage() or int_garbage()
+				local kind = kinds:sub(pos, pos)
+				local garbage = kind == "u" and u32_garbage()
+					or kind == "a" and array_garbage() or int_garbage()
 				for _, g in ipairs(garbage) do
 					-- (nil is pending_batch's "default max")
 					local skip = name == "pending_batch" and g[1] == "nil"

@@ -248,8 +248,12 @@ def test_raw_structs():
         o.sz = 0
     with pytest.raises(OverflowError):
         _evtchnx.evtchnx_open_opts(-1)
+    assert _evtchnx.evtchnx_open_opts(1, 2, 3).busy_poll_ns == 3
+    assert o.sz >= 24  # busy_poll_ns (since 1.1) is inside
+    with pytest.raises(OverflowError):
+        _evtchnx.evtchnx_open_opts(1, 2, -1)
     with pytest.raises(TypeError):
-        _evtchnx.evtchnx_open_opts(1, 2, 3)
+        _evtchnx.evtchnx_open_opts(1, 2, 3, 4)
 
 
 # ---- bad ports and domids -------------------------------------------------

@@ -19,7 +19,12 @@ METHODS = {
     "send": 1, "unbind": 1, "status": 1, "reset": 1, "restrict": 1,
     "unmask": 1, "is_pending": 1, "domain_create": 1, "domain_destroy": 1,
     "raise_virq": 2, "pending_batch": 1,
+    "alloc_unbound_batch": 3, "bind_interdomain_batch": 2,
+    "unbind_batch": 1, "unmask_batch": 1, "status_batch": 2,
 }
+# Methods whose last argument is a sequence of ports.
+SEQUENCE_LAST = {"bind_interdomain_batch", "unbind_batch", "unmask_batch",
+                 "status_batch"}
 ALLOWED = (OSError, TypeError, OverflowError, ValueError)
 
 
@@ -38,6 +43,10 @@ def test_random_calls():
             name = rng.choice(sorted(METHODS))
             args = [rng.choice(INTS) if rng.random() < 0.8
                     else rng.choice(JUNK) for _ in range(METHODS[name])]
+            if name in SEQUENCE_LAST and rng.random() < 0.8:
+                args[-1] = [rng.choice(INTS) if rng.random() < 0.9
+                            else rng.choice(JUNK)
+                            for _ in range(rng.randrange(4))]
             try:
                 getattr(h, name)(*args)
                 outcomes["ok"] += 1

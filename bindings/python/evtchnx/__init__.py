@@ -32,6 +32,13 @@ timeout expires.
 Using a closed handle raises ``ValueError("handle is closed")``; ports and
 domain ids outside ``0 .. 2**32-1`` raise ``OverflowError``, non-integers
 ``TypeError``.
+
+Batches (:meth:`Handle.alloc_unbound_batch` and the other ``*_batch``
+methods) return the whole result or raise: when an element fails, the
+exception is a :class:`BatchError` (and also the ``OSError`` subclass the
+errno picks, so ``except PermissionError`` still works) that carries what
+was done before that element in ``exc.done`` and ``exc.ports`` /
+``exc.statuses``: no port allocated by a failed batch is lost.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ import os
 import weakref
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine,
                     Deque, Dict, Iterator, List, NamedTuple, Optional,
-                    TypeVar)
+                    Sequence, Tuple, TypeVar, cast)
 
 from . import _evtchnx as _c
 
@@ -55,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._asyncio import _Watch
 
 __all__ = [
-    "Handle", "PortStatus", "State",
+    "Handle", "PortStatus", "State", "BatchError",
     "DOMID_SELF", "DOMID_FIRST_RESERVED", "SIM_MAX_PORTS", "SIM_MAX_DOMAINS",
     "NR_VIRQS", "OPEN_NO_SPAWN", "OPEN_SINGLE_THREAD", "OPEN_STRICT",
     "STATE_CLOSED", "STATE_UNBOUND", "STATE_INTERDOMAIN", "STATE_PIRQ",
@@ -160,6 +167,71 @@ def _named(e: OSError, what: str) -> OSError:
     return type(e)(err, f"{what}: {strerror(err)}")
 
 
+class BatchError(OSError):
+    """A batch call failed at element number :attr:`done` (0-based) of its
+    input; the elements before it were done and stand.
+
+    The exception raised is also an instance of the ``OSError`` subclass
+    that its errno picks (``PermissionError`` for EPERM, ...); its message
+    names the call, the failing element and its port or domain, e.g.
+    ``[Errno 107] evtchnx_unbind_batch(ports[2] = 9, 2 of 4 done):
+    Transport endpoint is not connected``.
+    """
+
+    #: How many elements were done before the failing one (which is
+    #: ``input[done]``).
+    done: int
+    #: :meth:`Handle.alloc_unbound_batch`, :meth:`Handle.bind_interdomain_batch`:
+    #: the ports allocated or bound before the failure (they belong to the
+    #: handle: keep or unbind them); :meth:`Handle.unbind_batch`,
+    #: :meth:`Handle.unmask_batch`: the ports unbound or unmasked;
+    #: :meth:`Handle.status_batch`: the ports described.
+    ports: List[int]
+    #: :meth:`Handle.status_batch`: the statuses of ``ports``; else empty.
+    statuses: List["PortStatus"]
+
+
+# The BatchError class for each OSError subclass.
+_batch_errors: "Dict[type, Type[BatchError]]" = {OSError: BatchError}
+
+
+def _batch_error(err: int, what: str, done: int, ports: List[int],
+                 statuses: "Optional[List[PortStatus]]" = None
+                 ) -> BatchError:
+    """A BatchError for positive errno ``err`` whose message names ``what``
+    (the call and the failing element)."""
+    base = type(OSError(err, ""))
+    cls = _batch_errors.get(base)
+    if cls is None:
+        cls = cast("Type[BatchError]",
+                   type("Batch" + base.__name__, (BatchError, base),
+                        {"__module__": __name__,
+                         "__doc__": BatchError.__doc__}))
+        _batch_errors[base] = cls
+    e = cls(err, f"{what}: {strerror(err)}")
+    e.done = done
+    e.ports = ports
+    e.statuses = statuses if statuses is not None else []
+    return e
+
+
+def _ports_arg(ports: "Sequence[int]", what: str) -> List[int]:
+    """The ports of a batch as a list (the C layer checks each one)."""
+    if isinstance(ports, (str, bytes)) or not hasattr(ports, "__len__"):
+        raise TypeError(f"{what} must be a sequence of ints, not "
+                        + type(ports).__name__)
+    return list(ports)
+
+
+def _status_of(t: "Tuple[int, int, int, int, int]") -> "PortStatus":
+    state, vcpu, rdom, rport, virq = t
+    try:
+        st = State(state)
+    except ValueError:  # a state newer than this binding
+        st = state  # type: ignore[assignment]
+    return PortStatus(st, vcpu, rdom, rport, virq)
+
+
 # Largest timeout one C wait can take, in milliseconds.
 _WAIT_MAX_MS = 2**31 - 1
 # Ports taken per evtchnx_pending_batch() call when draining.
@@ -260,6 +332,10 @@ class Handle:
     :param flags: :data:`OPEN_NO_SPAWN`, :data:`OPEN_SINGLE_THREAD` (you
         promise that one thread at a time calls the handle: no lock is
         taken), or 0.
+    :param busy_poll_ns: :meth:`wait` first looks for an event for up to
+        this many nanoseconds, spinning on the CPU, before it sleeps: less
+        latency for more CPU time.  0 (the default) never spins; at most
+        10**9 (else ``OSError(EINVAL)``).
     :raises OSError: the C ``evtchnx_open`` failed (errno kept, e.g.
         ``ENODEV`` for ``"xen"`` on a machine without Xen).
     """
@@ -273,22 +349,24 @@ class Handle:
     _handler: "Optional[_Watch]"
 
     def __init__(self, target: Optional[str] = None, *, domid: int = 0,
-                 flags: int = 0) -> None:
+                 flags: int = 0, busy_poll_ns: int = 0) -> None:
         if target is not None:
             if not isinstance(target, str):
                 raise TypeError("target must be a str or None, not "
                                 + type(target).__name__)
             if "\0" in target:
                 raise ValueError("target contains a NUL character")
-        for name, value in (("domid", domid), ("flags", flags)):
+        for name, value in (("domid", domid), ("flags", flags),
+                            ("busy_poll_ns", busy_poll_ns)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name} must be an int, not "
                                 + type(value).__name__)
-        opts = _c.evtchnx_open_opts(domid, flags)
+        opts = _c.evtchnx_open_opts(domid, flags, busy_poll_ns)
         try:
             self._box = _c.evtchnx_open(target, opts)
         except OSError as e:
-            raise _named(e, f"evtchnx_open({target!r}, domid {domid})"
+            poll = f", busy_poll_ns {busy_poll_ns}" if busy_poll_ns else ""
+            raise _named(e, f"evtchnx_open({target!r}, domid {domid}{poll})"
                          ) from None
         self._backlog = collections.deque()
         self._watches = {}
@@ -301,14 +379,15 @@ class Handle:
         """Close the handle and every port it owns (remote ends go back to
         UNBOUND).  Closing twice is harmless.
 
-        :raises RuntimeError: another thread is blocked in :meth:`wait`.
+        :raises RuntimeError: another thread is blocked in :meth:`wait`
+            or runs a batch (the ``*_batch`` methods release the GIL).
         """
         box = getattr(self, "_box", None)
         if box is None or box.closed:
             return
         if box.busy:
-            raise RuntimeError("handle is in use by a blocking wait() in "
-                               "another thread")
+            raise RuntimeError("handle is in use by a blocking wait() or "
+                               "batch in another thread")
         if self._watches:
             (_aio or _load_asyncio()).close_watches(self)
         _c.evtchnx_close(box)
@@ -488,16 +567,118 @@ class Handle:
             the control domain), EINVAL (port beyond the port table).
         """
         try:
-            state, vcpu, rdom, rport, virq = _c.evtchnx_status(self._box,
-                                                               dom, port)
+            raw = _c.evtchnx_status(self._box, dom, port)
         except OSError as e:
             raise _named(e, f"evtchnx_status(dom {_dom(dom)}, port {port})"
                          ) from None
-        try:
-            st = State(state)
-        except ValueError:  # a state newer than this binding
-            st = state  # type: ignore[assignment]
-        return PortStatus(st, vcpu, rdom, rport, virq)
+        return _status_of(raw)
+
+    # ---- batches -----------------------------------------------------
+
+    def alloc_unbound_batch(self, dom: int, remote_dom: int,
+                            n: int) -> List[int]:
+        """Allocate ``n`` ports in ``dom`` offered to ``remote_dom`` and
+        return them: the ports ``n`` calls of :meth:`alloc_unbound` would
+        return, in as few requests as the backend can.
+
+        :param dom: :data:`DOMID_SELF`, this domain, or (control domain)
+            another domain.
+        :param remote_dom: the only domain allowed to bind the ports.
+        :param n: how many, 0 .. :data:`SIM_MAX_PORTS`.
+        :raises BatchError: an allocation failed (errno as for
+            :meth:`alloc_unbound`); ``exc.ports`` holds the ports allocated
+            before it, which stay allocated.
+        :raises ValueError: ``n`` above :data:`SIM_MAX_PORTS`.
+        """
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError("n must be an int, not " + type(n).__name__)
+        if n < 0:
+            raise ValueError("n must not be negative")
+        ports, err = _c.evtchnx_alloc_unbound_batch(self._box, dom,
+                                                    remote_dom, n)
+        if err:
+            raise _batch_error(
+                err, f"evtchnx_alloc_unbound_batch(dom {_dom(dom)}, "
+                f"remote_dom {_dom(remote_dom)}, {len(ports)} of {n} done)",
+                len(ports), ports) from None
+        return ports
+
+    def bind_interdomain_batch(self, remote_dom: int,
+                               remote_ports: Sequence[int]) -> List[int]:
+        """Connect a new local port to each of ``remote_ports`` of
+        ``remote_dom`` and return the local ports, in order (as that many
+        :meth:`bind_interdomain` calls; each new port is left pending).
+
+        :raises BatchError: a bind failed (errno as for
+            :meth:`bind_interdomain`); ``exc.ports`` holds the local ports
+            bound before it, which stay bound.
+        """
+        rports = _ports_arg(remote_ports, "remote_ports")
+        ports, err = _c.evtchnx_bind_interdomain_batch(self._box, remote_dom,
+                                                       rports)
+        if err:
+            i = len(ports)
+            raise _batch_error(
+                err, f"evtchnx_bind_interdomain_batch(remote_dom "
+                f"{_dom(remote_dom)}, remote_ports[{i}] = {rports[i]}, "
+                f"{i} of {len(rports)} done)", i, ports) from None
+        return ports
+
+    def unbind_batch(self, ports: Sequence[int]) -> int:
+        """Close each of ``ports`` (as :meth:`unbind`), in order; return
+        how many (``len(ports)``).
+
+        :raises BatchError: an unbind failed (EINVAL, ENOTCONN);
+            ``exc.ports`` holds the ports closed before it.
+        """
+        plist = _ports_arg(ports, "ports")
+        done, err = _c.evtchnx_unbind_batch(self._box, plist)
+        backlog = self._backlog
+        if backlog:
+            closed = set(plist[:done])
+            for port in [p for p in backlog if p in closed]:
+                backlog.remove(port)
+        if err:
+            raise _batch_error(
+                err, f"evtchnx_unbind_batch(ports[{done}] = {plist[done]}, "
+                f"{done} of {len(plist)} done)", done, plist[:done]
+            ) from None
+        return done
+
+    def unmask_batch(self, ports: Sequence[int]) -> int:
+        """Unmask each of ``ports`` (as :meth:`unmask`), in order; return
+        how many (``len(ports)``).  Events latched on them are delivered.
+
+        :raises BatchError: an unmask failed (EINVAL, ENOTCONN);
+            ``exc.ports`` holds the ports unmasked before it.
+        """
+        plist = _ports_arg(ports, "ports")
+        done, err = _c.evtchnx_unmask_batch(self._box, plist)
+        if err:
+            raise _batch_error(
+                err, f"evtchnx_unmask_batch(ports[{done}] = {plist[done]}, "
+                f"{done} of {len(plist)} done)", done, plist[:done]
+            ) from None
+        return done
+
+    def status_batch(self, dom: int,
+                     ports: Sequence[int]) -> List[PortStatus]:
+        """Describe each of ``ports`` of domain ``dom`` (as :meth:`status`),
+        in order.
+
+        :raises BatchError: a status failed (errno as for :meth:`status`);
+            ``exc.statuses`` holds the statuses before it.
+        """
+        plist = _ports_arg(ports, "ports")
+        raw, err = _c.evtchnx_status_batch(self._box, dom, plist)
+        statuses = [_status_of(t) for t in raw]
+        if err:
+            i = len(raw)
+            raise _batch_error(
+                err, f"evtchnx_status_batch(dom {_dom(dom)}, ports[{i}] = "
+                f"{plist[i]}, {i} of {len(plist)} done)", i, plist[:i],
+                statuses) from None
+        return statuses
 
     def reset(self, dom: int = DOMID_SELF) -> None:
         """Close every port of domain ``dom`` (EVTCHNOP_reset); the next

@@ -750,13 +750,15 @@ def test_batch_handler_unmasks_in_one_call(handle, monkeypatch):
     assert sorted(b.pending_batch(10)) == sorted(q for _, q in pairs[:5])
 
 
-@pytest.mark.parametrize("with_unmask_batch", [True, False])
-def test_batch_handler_unbinding_a_port(handle, monkeypatch, with_unmask_batch):
+@pytest.mark.parametrize("unmask_batch", ["module", "fake", "none"])
+def test_batch_handler_unbinding_a_port(handle, monkeypatch, unmask_batch):
     """A port the handler unbinds is skipped (ENOTCONN); the others are
-    unmasked, with the batch call and with the per-port fallback."""
+    unmasked, with the C module's batch call (when the package wraps it),
+    with one that keeps to its contract, and with the per-port fallback."""
     a, b, pairs = many_channels(handle, 6)
-    monkeypatch.setattr(aio, "_unmask_batch",
-                        fake_unmask_batch if with_unmask_batch else None)
+    monkeypatch.setattr(aio, "_unmask_batch", {
+        "module": aio._find_unmask_batch(), "fake": fake_unmask_batch,
+        "none": None}[unmask_batch])
     gone = pairs[2][1]
     rec = run(send_to_batch_handler(a, b, pairs,
                                     lambda ports: b.unbind(gone)))

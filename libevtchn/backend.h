@@ -114,6 +114,10 @@ extern const struct evtchnx_backend_ops evtchnx_xen_ops;
 void evtchnx_core_release(struct evtchnx_handle *h);
 void evtchnx_core_reacquire(struct evtchnx_handle *h);
 
+/* Fill a caller's evtchnx_status of @sz bytes (>= sizeof(size_t)) from
+ * @full: sz set, the fields it has room for, a longer tail zeroed. */
+void evtchnx_copy_status(void *dst, size_t sz, const struct evtchnx_status *full);
+
 /* CLOCK_MONOTONIC in nanoseconds, for busy-poll budgets. */
 static inline int64_t evtchnx_now_ns(void)
 {

@@ -302,8 +302,7 @@ EVTCHNX_API int evtchnx_unbind(struct evtchnx_handle *h, uint32_t port)
 	return CALL(h, unbind, port);
 }
 
-/* Fill a caller's struct of @sz bytes (sz >= sizeof(size_t)) from @full. */
-static void copy_status(void *dst, size_t sz, const struct evtchnx_status *full)
+void evtchnx_copy_status(void *dst, size_t sz, const struct evtchnx_status *full)
 {
 	struct evtchnx_status *st = dst;
 
@@ -326,7 +325,7 @@ EVTCHNX_API int evtchnx_status(struct evtchnx_handle *h, uint32_t dom,
 	r = CALL(h, status, dom, port, &full);
 	if (r < 0)
 		return r;
-	copy_status(st, st->sz, &full);
+	evtchnx_copy_status(st, st->sz, &full);
 	return 0;
 }
 
@@ -591,7 +590,7 @@ EVTCHNX_API int evtchnx_status_batch(struct evtchnx_handle *h, uint32_t dom,
 	return BATCH(h, status_batch, (h, dom, ports, st, n),
 		     !h->ops->status ? missing() :
 		     (r = h->ops->status(h, dom, ports[i_], &full)) < 0 ? r :
-		     (copy_status((char *)st + i_ * sz, sz, &full), 0));
+		     (evtchnx_copy_status((char *)st + i_ * sz, sz, &full), 0));
 }
 
 /* ---- misc ------------------------------------------------------------- */

@@ -60,6 +60,7 @@ enum proto_op {
 	PROTO_ALLOC_UNBOUND_N,    /* arg: dom, remote_dom, count */
 	PROTO_BIND_INTERDOMAIN_N, /* arg: remote_dom, count; ports: remote ports */
 	PROTO_UNBIND_N,           /* arg: count; ports: ports */
+	PROTO_STATUS_N,           /* arg: dom, count; ports: ports */
 	PROTO_LAB_STATS,          /* arg: PROTO_STATS_*, cursor[2]; control domain
 				   * only; see struct proto_link_stat */
 };
@@ -91,6 +92,10 @@ struct proto_req_n {
 /* proto_rec.owned in a batch reply: a port the batch allocated in another
  * domain's name (only .port is set). */
 #define PROTO_REC_FOREIGN 2u
+/* proto_rec.owned in a PROTO_STATUS_N reply: a status, not a port of ours
+ * (.state is an EVTCHNX_STATE_*, .remote_dom/.remote_port/.virq as
+ * evtchnx_status() reports them). */
+#define PROTO_REC_STATUS 3u
 
 /* One port of the handle as the lab sees it now. */
 struct proto_rec {

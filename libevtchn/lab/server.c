@@ -802,10 +802,14 @@ static int do_hello(struct lab_server *s, struct client *c,
 	if (fd < 0)
 		return -errno;
 	fds[(*nfds)++] = fd;
-	fd = proto_reopen_ro(s->status.fd);
-	if (fd < 0)
-		return fd;
-	fds[(*nfds)++] = fd;
+	/* Only the control domain may see every domain's ports: the others
+	 * ask for their own (a guest learns nothing of its neighbours). */
+	if (rq->arg[0] == RULES_CONTROL_DOMID) {
+		fd = proto_reopen_ro(s->status.fd);
+		if (fd < 0)
+			return fd;
+		fds[(*nfds)++] = fd;
+	}
 	c->rh.id = id;
 	err = rules_join(s->lab, &c->rh, rq->arg[0]);
 	if (err)
@@ -842,6 +846,9 @@ static size_t request_size(const struct proto_req *rq)
 		break;
 	case PROTO_UNBIND_N:
 		count = rq->arg[0];
+		break;
+	case PROTO_STATUS_N:
+		count = rq->arg[1];
 		break;
 	default:
 		return sizeof(*rq);
@@ -1000,6 +1007,30 @@ static int do_lab_stats(struct lab_server *s, struct client *c, const uint32_t *
 	return (int)n;
 }
 
+static int do_status_n(struct lab_server *s, struct client *c, uint32_t dom,
+		       uint32_t count)
+{
+	uint32_t i;
+	int r = -EINVAL;
+
+	for (i = 0; i < count; i++) {
+		struct evtchnx_status st = { .sz = sizeof(st) };
+		struct proto_rec *rec;
+
+		r = rules_status(s->lab, &c->rh, dom, s->ports[i], &st);
+		if (r < 0)
+			break;
+		rec = &s->rep.rec[s->rep.nrec++];
+		*rec = (struct proto_rec){ .port = s->ports[i],
+					   .owned = PROTO_REC_STATUS,
+					   .state = (uint8_t)st.state,
+					   .virq = (uint8_t)st.virq,
+					   .remote_dom = st.remote_domid,
+					   .remote_port = st.remote_port };
+	}
+	return batch_end(i, r);
+}
+
 static int dispatch(struct lab_server *s, struct client *c,
 		    const struct proto_req *rq, int *fds, unsigned int *nfds)
 {
@@ -1075,6 +1106,8 @@ static int dispatch(struct lab_server *s, struct client *c,
 		return do_bind_interdomain_n(s, c, a[0], a[1]);
 	case PROTO_UNBIND_N:
 		return do_unbind_n(s, c, a[0]);
+	case PROTO_STATUS_N:
+		return do_status_n(s, c, a[0], a[1]);
 	case PROTO_LAB_STATS:
 		return do_lab_stats(s, c, a);
 	default:

@@ -80,7 +80,7 @@ struct sim {
 	int ep;               /* evtchnx_fd() */
 	int self_wake;
 	const struct proto_ctl_page *ctl;
-	const struct status_page *spage; /* every domain's ports, read-only */
+	const struct status_page *spage; /* every domain's ports (domain 0 only) */
 	uint32_t synced_seq;
 	struct cport *chunk[NCHUNKS];
 	struct clink *links[LINK_HASH];
@@ -554,19 +554,21 @@ static int hello(struct sim *s, uint32_t domid, uint32_t flags)
 				  .data.u64 = PROTO_WAKE_SELF };
 	struct epoll_event eof = { .events = EPOLLIN | EPOLLRDHUP,
 				   .data.u64 = PROTO_WAKE_SOCKET };
-	int fds[PROTO_MAX_FDS], r;
+	int fds[PROTO_MAX_FDS] = { -1, -1, -1 }, r;
 
 	set_timeouts(s->sock);
 	if (token && strlen(token) == PROTO_TOKEN_LEN)
 		memcpy(rq.token, token, PROTO_TOKEN_LEN);
-	r = request3(s, &rq, sizeof(rq), &s->rep, fds, 3);
+	r = request3(s, &rq, sizeof(rq), &s->rep, fds, 2);
 	if (r < 0)
 		return r;
 	s->id = (uint32_t)r;
 	s->ctl = map_fd(fds[0], PROTO_CTL_SIZE, false);
 	s->ep = fds[1];
-	s->spage = map_fd(fds[2], STATUS_PAGE_SIZE, false);
-	if (!s->ctl || !s->spage)
+	/* The status page comes to the control domain only. */
+	if (fds[2] >= 0 && !(s->spage = map_fd(fds[2], STATUS_PAGE_SIZE, false)))
+		return -ENOMEM;
+	if (!s->ctl)
 		return -ENOMEM;
 	s->self_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->self_wake < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->self_wake, &ev) < 0 ||
@@ -805,17 +807,17 @@ static int sim_send(struct evtchnx_handle *h, uint32_t port)
 }
 
 /*
- * Status from the status page, with rules_status()'s answers: for our own
- * domain, or for any domain if we are the control domain.  Returns 1 when
- * the page cannot say (another domain's -ESRCH/-EINVAL/-EPERM order, or a
- * server that kept writing): then the server must be asked.
+ * Status from the status page, with rules_status()'s answers (only the
+ * control domain's handles have the page, and may look at any domain).
+ * Returns 1 when the page cannot say (no page, or a server that kept
+ * writing): then the server must be asked.
  */
 static int status_from_page(struct sim *s, uint32_t dom, uint32_t port,
 			    struct evtchnx_status *st)
 {
 	uint32_t d = dom == RULES_DOMID_SELF ? s->domid : dom;
 
-	if (d != s->domid && s->domid != RULES_CONTROL_DOMID)
+	if (!s->spage || (d != s->domid && s->domid != RULES_CONTROL_DOMID))
 		return 1;
 	for (int tries = 0; tries < 4; tries++) {
 		uint32_t seq = atomic_load_explicit(&s->ctl->seq, memory_order_acquire);
@@ -854,6 +856,75 @@ static int sim_status(struct evtchnx_handle *h, uint32_t dom, uint32_t port,
 	st->remote_port = s->rep.status.remote_port;
 	st->virq = s->rep.status.virq;
 	return 0;
+}
+
+/* Status of many ports: from the status page if we have it, else in
+ * requests of up to PROTO_MAX_RECS. */
+static int status_batch_request(struct sim *s, uint32_t dom, const uint32_t *ports,
+				char *st, size_t stride, unsigned int count)
+{
+	struct proto_req_n rqn = { .rq = { .op = PROTO_STATUS_N,
+					   .arg = { dom, count, 0 } } };
+	int r;
+
+	memcpy(rqn.ports, ports, count * sizeof(*ports));
+	r = request3(s, &rqn.rq, PROTO_REQ_N_SIZE(count), &s->rep, NULL, 0);
+	if (r < 0)
+		return r;
+	if ((unsigned int)r > count || s->rep.nrec != (unsigned int)r) {
+		s->broken = true;
+		return -EIO;
+	}
+	for (int i = 0; i < r; i++) {
+		const struct proto_rec *rec = &s->rep.rec[i];
+		struct evtchnx_status full = { .sz = sizeof(full),
+					       .state = rec->state,
+					       .remote_domid = rec->remote_dom,
+					       .remote_port = rec->remote_port,
+					       .virq = rec->virq };
+
+		if (rec->owned != PROTO_REC_STATUS || rec->port != ports[i]) {
+			s->broken = true;
+			return -EIO;
+		}
+		evtchnx_copy_status(st + (size_t)i * stride, stride, &full);
+	}
+	return r;
+}
+
+static int sim_status_batch(struct evtchnx_handle *h, uint32_t dom,
+			    const uint32_t *ports, struct evtchnx_status *st,
+			    unsigned int n)
+{
+	struct sim *s = sim_of(h);
+	size_t stride = st->sz;
+	unsigned int done = 0;
+	int r = begin(s);
+
+	if (r)
+		return r;
+	while (done < n) {
+		struct evtchnx_status full = { .sz = sizeof(full) };
+		char *out = (char *)st + (size_t)done * stride;
+		unsigned int chunk;
+
+		r = status_from_page(s, dom, ports[done], &full);
+		if (r == 0) {
+			evtchnx_copy_status(out, stride, &full);
+			done++;
+			continue;
+		}
+		if (r < 0)
+			break;
+		chunk = n - done < PROTO_MAX_RECS ? n - done : PROTO_MAX_RECS;
+		r = status_batch_request(s, dom, ports + done, out, stride, chunk);
+		if (r < 0)
+			break;
+		done += (unsigned int)r;
+		if ((unsigned int)r < chunk)
+			break; /* the next call reports the failure */
+	}
+	return done ? (int)done : r;
 }
 
 static int simple_request(struct evtchnx_handle *h, uint32_t op, uint32_t a0,
@@ -1277,6 +1348,7 @@ const struct evtchnx_backend_ops evtchnx_sim_ops = {
 	.alloc_unbound_batch = sim_alloc_unbound_batch,
 	.bind_interdomain_batch = sim_bind_interdomain_batch,
 	.unbind_batch = sim_unbind_batch,
+	.status_batch = sim_status_batch,
 	.domain_create = sim_domain_create,
 	.domain_destroy = sim_domain_destroy,
 	.domain_grant = sim_domain_grant,

@@ -43,6 +43,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -869,6 +871,74 @@ static int xen_pending(struct evtchnx_handle *h, uint32_t *ports,
 	return (int)n;
 }
 
+/* One port if the device or our queue has one: 1, 0 (none) or -errno. */
+static int take_one(struct evtchnx_handle *h, uint32_t *port)
+{
+	int r = xen_pending(h, port, 1);
+
+	return r == -EAGAIN ? 0 : r;
+}
+
+/*
+ * evtchnx_wait(): a port queued here is handed out at once; otherwise the
+ * handle sleeps in poll() on its epoll set (the lock released) and reads
+ * the device once it is readable, which makes the same system calls as
+ * poll() + evtchnx_pending() and not one more.  With busy_poll_ns it first
+ * reads the device in a loop, without sleeping.
+ */
+static int xen_wait(struct evtchnx_handle *h, int timeout_ms)
+{
+	struct xen_priv *x = h->priv;
+	int64_t deadline = timeout_ms > 0 ? evtchnx_now_ms() + timeout_ms : 0;
+	bool spun = !h->busy_poll_ns || timeout_ms == 0;
+	uint32_t port;
+	int r;
+
+	if (take_queued(x, &port, 0, 1)) {
+		wake_for_queue(x);
+		return (int)port;
+	}
+	if (timeout_ms == 0) {
+		r = take_one(h, &port);
+		return r > 0 ? (int)port : r ? r : -ETIMEDOUT;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = x->ep, .events = POLLIN };
+		int wait_ms = -1, n, err;
+
+		if (!spun) {
+			int64_t until = evtchnx_now_ns() + (int64_t)h->busy_poll_ns;
+
+			spun = true;
+			if (deadline && until > deadline * 1000000)
+				until = deadline * 1000000;
+			do {
+				r = take_one(h, &port);
+				if (r)
+					return r > 0 ? (int)port : r;
+				evtchnx_core_release(h);
+				evtchnx_core_reacquire(h);
+			} while (evtchnx_now_ns() < until);
+		}
+		if (timeout_ms > 0) {
+			int64_t left = deadline - evtchnx_now_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		evtchnx_core_release(h);
+		n = poll(&pfd, 1, wait_ms);
+		err = errno;
+		evtchnx_core_reacquire(h);
+		if (n < 0)
+			return err == EINTR ? -EINTR : -err;
+		r = take_one(h, &port);
+		if (r)
+			return r > 0 ? (int)port : r;
+	}
+}
+
 static int xen_unmask(struct evtchnx_handle *h, uint32_t port)
 {
 	struct xen_priv *x = h->priv;
@@ -922,6 +992,7 @@ const struct evtchnx_backend_ops evtchnx_xen_ops = {
 	.pending = xen_pending,
 	.unmask = xen_unmask,
 	.is_pending = xen_is_pending,
+	.wait = xen_wait,
 };
 
 #else /* EVTCHNX_WITH_XEN == 0 */

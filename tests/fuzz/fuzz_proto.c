@@ -339,11 +339,12 @@ records_done:
 			die("status: state %u", st->state);
 	}
 	if (rq->op == PROTO_HELLO && rep->result >= 0) {
-		want_fds = 3;
-		if (nfds == 3) {
+		/* The status page comes to the control domain only. */
+		want_fds = rq->arg[0] == 0 ? 3 : 2;
+		if (nfds == want_fds)
 			check_fd_size(fds[0], PROTO_CTL_SIZE, "HELLO");
+		if (nfds == 3)
 			check_fd_size(fds[2], (off_t)STATUS_PAGE_SIZE, "HELLO status");
-		}
 	} else if (rq->op == PROTO_GET_LINK && rep->result >= 0) {
 		if (rep->result == 0 ||
 		    (rep->result & ~(PROTO_ROLE_SENDER | PROTO_ROLE_RECEIVER)))

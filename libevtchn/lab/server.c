@@ -805,9 +805,9 @@ static int do_hello(struct lab_server *s, struct client *c,
 	/* Only the control domain may see every domain's ports: the others
 	 * ask for their own (a guest learns nothing of its neighbours). */
 	if (rq->arg[0] == RULES_CONTROL_DOMID) {
-		fd = proto_reopen_ro(s->status.fd);
+		fd = dup(s->status.ro_fd);
 		if (fd < 0)
-			return fd;
+			return -errno;
 		fds[(*nfds)++] = fd;
 	}
 	c->rh.id = id;
@@ -1290,7 +1290,7 @@ struct lab_server *lab_server_new(const struct lab_server_config *cfg)
 				      .channel = hook_channel,
 				      .status = hook_status,
 				      .domain = hook_domain };
-	s->status.fd = -1;
+	s->status.fd = s->status.ro_fd = -1;
 	err = -status_page_create(&s->status);
 	if (err)
 		goto fail_free;
@@ -1503,4 +1503,5 @@ void lab_server_forget(struct lab_server *s)
 	close_fd(s->cfg.door_fd);
 	close_fd(s->cfg.signal_fd);
 	close_fd(s->status.fd);
+	close_fd(s->status.ro_fd);
 }

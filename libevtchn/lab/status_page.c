@@ -17,6 +17,13 @@ int status_page_create(struct status_page_writer *w)
 		return fd;
 	w->fd = fd;
 	w->sp = map;
+	w->ro_fd = proto_reopen_ro(fd);
+	if (w->ro_fd < 0) {
+		int err = w->ro_fd;
+
+		status_page_destroy(w);
+		return err;
+	}
 	/* A private lab's child after fork() must not inherit a writer. */
 	(void)madvise(map, STATUS_PAGE_SIZE, MADV_DONTFORK);
 	return 0;
@@ -28,8 +35,10 @@ void status_page_destroy(struct status_page_writer *w)
 		munmap(w->sp, STATUS_PAGE_SIZE);
 	if (w->fd >= 0)
 		close(w->fd);
+	if (w->ro_fd >= 0)
+		close(w->ro_fd);
 	w->sp = NULL;
-	w->fd = -1;
+	w->fd = w->ro_fd = -1;
 }
 
 /* A sequence lock's writer side (Boehm's formulation for C11). */

@@ -127,6 +127,7 @@ static inline int status_page_read(const struct status_page *sp, uint32_t domid,
 struct status_page_writer {
 	struct status_page *sp; /* mapped read-write */
 	int fd;                 /* the sealed memfd */
+	int ro_fd;              /* a read-only descriptor of it, to hand out (dup) */
 };
 
 /* Returns 0 or a negative errno. */

@@ -203,8 +203,76 @@ static void check_fd_size(int fd, off_t size, const char *what)
 /* A request, and room for a message longer than one. */
 union msg {
 	struct proto_req rq;
+	struct proto_req_n rqn; /* a batch: ports after the request */
 	uint8_t bytes[40];
 };
+
+static const uint32_t *rq_ports(const struct proto_req *rq)
+{
+	return ((const struct proto_req_n *)rq)->ports;
+}
+
+static bool is_batch(uint32_t op)
+{
+	return op == PROTO_ALLOC_UNBOUND_N || op == PROTO_BIND_INTERDOMAIN_N ||
+	       op == PROTO_UNBIND_N || op == PROTO_STATUS_N;
+}
+
+/* The length a well-formed request of this op and arguments has. */
+static size_t proper_len(const struct proto_req *rq)
+{
+	switch (rq->op) {
+	case PROTO_BIND_INTERDOMAIN_N:
+	case PROTO_STATUS_N:
+		return rq->arg[1] <= PROTO_MAX_RECS ? PROTO_REQ_N_SIZE(rq->arg[1]) : 0;
+	case PROTO_UNBIND_N:
+		return rq->arg[0] <= PROTO_MAX_RECS ? PROTO_REQ_N_SIZE(rq->arg[0]) : 0;
+	default:
+		return sizeof(*rq);
+	}
+}
+
+/* A batch's reply: one record per operation done, of the kind it does. */
+static void check_batch(const struct proto_req *rq, const struct proto_rep *rep)
+{
+	uint32_t count = rq->op == PROTO_UNBIND_N ? rq->arg[0] :
+			 rq->op == PROTO_ALLOC_UNBOUND_N ? rq->arg[2] : rq->arg[1];
+
+	if (rep->result < 0) {
+		if (rep->nrec)
+			die("batch op %u failed with %u records", rq->op, rep->nrec);
+		return;
+	}
+	if (rep->result == 0 || (uint32_t)rep->result > count ||
+	    rep->nrec != (uint32_t)rep->result)
+		die("batch op %u of %u: result %d, %u records", rq->op, count,
+		    rep->result, rep->nrec);
+	for (uint32_t i = 0; i < rep->nrec; i++) {
+		const struct proto_rec *r = &rep->rec[i];
+		bool ok;
+
+		switch (rq->op) {
+		case PROTO_STATUS_N:
+			ok = r->owned == PROTO_REC_STATUS && r->port == rq_ports(rq)[i] &&
+			     (r->state == EVTCHNX_STATE_CLOSED || r->state == EVTCHNX_STATE_UNBOUND ||
+			      r->state == EVTCHNX_STATE_INTERDOMAIN || r->state == EVTCHNX_STATE_VIRQ);
+			break;
+		case PROTO_UNBIND_N:
+			ok = r->owned == 0 && r->port == rq_ports(rq)[i];
+			break;
+		case PROTO_BIND_INTERDOMAIN_N:
+			ok = r->owned == 1 && r->port && r->port < RULES_MAX_PORTS;
+			break;
+		default:
+			ok = (r->owned == 1 || r->owned == PROTO_REC_FOREIGN) && r->port &&
+			     r->port < RULES_MAX_PORTS;
+			break;
+		}
+		if (!ok)
+			die("batch op %u: record %u (port %u, owned %u) is wrong", rq->op,
+			    i, r->port, r->owned);
+	}
+}
 
 /* PROTO_LAB_STATS: records of the kind asked for, a page at most, for the
  * control domain only. */
@@ -250,7 +318,7 @@ static void request(struct conn *c, const union msg *m, size_t len,
 	struct proto_rep *rep = &buf.rep;
 	int fds[PROTO_MAX_FDS], efd = -1, err;
 	unsigned int nfds, want_fds = 0;
-	bool malformed = len != sizeof(*rq) || with_fd;
+	bool malformed = len != proper_len(rq) || len < sizeof(*rq) || with_fd;
 	ssize_t n;
 
 	if (readable(c->sock, 0))
@@ -306,6 +374,10 @@ static void request(struct conn *c, const union msg *m, size_t len,
 		die("op %u: flags %#x", rq->op, rep->flags);
 	if (rq->op == PROTO_LAB_STATS) {
 		check_stats(rq, rep);
+		goto records_done;
+	}
+	if (is_batch(rq->op) && c->joined) {
+		check_batch(rq, rep);
 		goto records_done;
 	}
 	if (rq->op != PROTO_SYNC && rep->nrec > 1)
@@ -422,18 +494,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			uint8_t op = next();
 
-			/* The single requests, and LAB_STATS in the place
-			 * of the first batch op (batches are not drawn). */
-			m.rq.op = op < 0xF0 ? op % (PROTO_ALLOC_UNBOUND_N + 1) : next32();
-			if (m.rq.op == PROTO_ALLOC_UNBOUND_N)
-				m.rq.op = PROTO_LAB_STATS;
+			/* Every op, and now and then one no server knows. */
+			m.rq.op = op < 0xF0 ? op % (PROTO_LAB_STATS + 1) : next32();
 			m.rq.arg[0] = arg();
 			m.rq.arg[1] = arg();
 			m.rq.arg[2] = arg();
+			if (is_batch(m.rq.op)) {
+				/* A batch of a few, its ports from the input. */
+				uint32_t count = next() % 6;
+
+				if (m.rq.op == PROTO_UNBIND_N)
+					m.rq.arg[0] = count;
+				else if (m.rq.op == PROTO_ALLOC_UNBOUND_N)
+					m.rq.arg[2] = count;
+				else
+					m.rq.arg[1] = count;
+				for (uint32_t k = 0; k < count; k++)
+					m.rqn.ports[k] = arg();
+				len = proper_len(&m.rq);
+			}
 		}
 		if (kind == 14) { /* the wrong length */
 			len = next() % (sizeof(m) + 1);
-			if (len == sizeof(m.rq))
+			if (len == proper_len(&m.rq))
 				len = 0;
 		} else if (kind == 13) {
 			with_fd = true;

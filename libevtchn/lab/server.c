@@ -87,6 +87,17 @@ struct client {
 	struct watch wsock, wpid;
 };
 
+/* What a joining handle gets that does not depend on it (its epoll set
+ * with the lab's wake-up in it, its control page), made ahead of time after
+ * a join was answered, so that a join waits for none of it. */
+struct spare {
+	int epfd, wake;
+	int ctl_fd, ctl_ro;
+	struct proto_ctl_page *ctl;
+};
+
+#define SPARES 2
+
 struct lab_server {
 	struct lab_server_config cfg;
 	struct rules_lab *lab;
@@ -105,6 +116,10 @@ struct lab_server {
 	struct token *tokens;     /* handed out by PROTO_DOMAIN_GRANT */
 	struct client *clients[RULES_MAX_HANDLES + 1];
 	struct status_page_writer status; /* every domain's ports, for status */
+	struct spare spares[SPARES];
+	unsigned int nspares;
+	bool tick_on, grace_armed;        /* the timers' state, to skip no-op sets */
+	unsigned int borrowed;            /* reply fds (bits) the server keeps */
 	const uint32_t *ports; /* the ports of the batch request being served */
 	struct proto_rep rep; /* reply buffer */
 };
@@ -444,7 +459,8 @@ static void arm_timer(struct lab_server *s, unsigned int ms)
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
 	if (ms == 0)
 		its.it_value.tv_nsec = 1; /* zero would disarm */
-	(void)timerfd_settime(s->timerfd, 0, &its, NULL);
+	if (timerfd_settime(s->timerfd, 0, &its, NULL) == 0)
+		s->grace_armed = true;
 }
 
 #ifndef SO_PASSRIGHTS
@@ -488,11 +504,12 @@ static void tick(struct lab_server *s, bool on)
 {
 	struct itimerspec its = { 0 };
 
-	if (s->tickfd < 0)
+	if (s->tickfd < 0 || s->tick_on == on)
 		return;
 	if (on)
 		its.it_value.tv_nsec = its.it_interval.tv_nsec = 250 * 1000000L;
-	(void)timerfd_settime(s->tickfd, 0, &its, NULL);
+	if (timerfd_settime(s->tickfd, 0, &its, NULL) == 0)
+		s->tick_on = on;
 }
 
 static unsigned int max_connections(const struct lab_server *s)
@@ -500,7 +517,9 @@ static unsigned int max_connections(const struct lab_server *s)
 	return s->cfg.max_handles + LAB_MAX_GREETING;
 }
 
-static void client_add(struct lab_server *s, int sock, bool watch_pid)
+/* @accepted: from the listening socket (non-blocking already; its process
+ * is watched), else a private lab's handle through the door. */
+static void client_add(struct lab_server *s, int sock, bool accepted)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	struct ucred cred;
@@ -516,14 +535,15 @@ static void client_add(struct lab_server *s, int sock, bool watch_pid)
 	c->since_ms = now_ms();
 	c->wsock = (struct watch){ W_SOCK, c };
 	c->wpid = (struct watch){ W_PIDFD, c };
-	(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+	if (!accepted)
+		(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	/* Clients never pass descriptors: refuse them at the socket, so that
 	 * none can make this thread block in close() (a lingering TCP socket
 	 * would).  Older kernels lack the option: see serve_one(). */
 	(void)setsockopt(sock, SOL_SOCKET, SO_PASSRIGHTS, &no, sizeof(no));
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 		c->pid = cred.pid;
-	if (watch_pid && c->pid > 0) {
+	if (accepted && c->pid > 0) {
 		c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 		if (c->pidfd >= 0 && watch_add(s, c->pidfd, &c->wpid) < 0) {
 			close(c->pidfd);
@@ -543,9 +563,11 @@ static void client_add(struct lab_server *s, int sock, bool watch_pid)
 	s->all = c;
 	s->nclients++;
 	tick(s, true); /* its greeting deadline */
-	if (s->timerfd >= 0) { /* not idle any more */
+	if (s->timerfd >= 0 && s->grace_armed) { /* not idle any more */
 		struct itimerspec off = { 0 };
-		(void)timerfd_settime(s->timerfd, 0, &off, NULL);
+
+		if (timerfd_settime(s->timerfd, 0, &off, NULL) == 0)
+			s->grace_armed = false;
 	}
 }
 
@@ -760,13 +782,65 @@ static void drop_token(struct lab_server *s, uint32_t domid)
 	}
 }
 
-static int do_hello(struct lab_server *s, struct client *c,
-		    const struct proto_req *rq, int *fds, unsigned int *nfds)
+static void spare_free(struct spare *sp)
+{
+	close_fd(sp->epfd);
+	close_fd(sp->wake);
+	close_fd(sp->ctl_ro);
+	if (sp->ctl)
+		munmap(sp->ctl, PROTO_CTL_SIZE);
+	close_fd(sp->ctl_fd);
+}
+
+static int spare_make(struct spare *sp)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
 				  .data.u64 = PROTO_WAKE_LAB };
+	int err;
+
+	*sp = (struct spare){ .epfd = -1, .wake = -1, .ctl_fd = -1, .ctl_ro = -1 };
+	sp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sp->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sp->epfd < 0 || sp->wake < 0 ||
+	    epoll_ctl(sp->epfd, EPOLL_CTL_ADD, sp->wake, &ev) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	sp->ctl_fd = proto_shared_page("evtchnx-ctl", PROTO_CTL_SIZE, (void **)&sp->ctl);
+	if (sp->ctl_fd < 0) {
+		err = sp->ctl_fd;
+		goto fail;
+	}
+	sp->ctl_ro = proto_reopen_ro(sp->ctl_fd);
+	if (sp->ctl_ro < 0) {
+		err = sp->ctl_ro;
+		goto fail;
+	}
+	return 0;
+fail:
+	spare_free(sp);
+	return err;
+}
+
+/* Make spares while nobody waits (out of descriptors: joins make their own). */
+static void spares_fill(struct lab_server *s)
+{
+	while (s->nspares < SPARES && spare_make(&s->spares[s->nspares]) == 0)
+		s->nspares++;
+}
+
+static void spares_free(struct lab_server *s)
+{
+	while (s->nspares)
+		spare_free(&s->spares[--s->nspares]);
+}
+
+static int do_hello(struct lab_server *s, struct client *c,
+		    const struct proto_req *rq, int *fds, unsigned int *nfds)
+{
+	struct spare sp;
 	uint32_t id;
-	int err, ro, fd;
+	int err;
 	unsigned int mine = 0;
 
 	if (rq->arg[1] != PROTO_VERSION)
@@ -786,29 +860,26 @@ static int do_hello(struct lab_server *s, struct client *c,
 		;
 	if (id > RULES_MAX_HANDLES)
 		return -ENFILE;
-	c->epfd = epoll_create1(EPOLL_CLOEXEC);
-	c->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->epfd < 0 || c->wake < 0 ||
-	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wake, &ev) < 0)
-		return -errno;
-	c->ctl_fd = proto_shared_page("evtchnx-ctl", PROTO_CTL_SIZE, (void **)&c->ctl);
-	if (c->ctl_fd < 0)
-		return c->ctl_fd;
-	ro = proto_reopen_ro(c->ctl_fd);
-	if (ro < 0)
-		return ro;
-	fds[(*nfds)++] = ro; /* closed with the reply on failure */
-	fd = dup(c->epfd);
-	if (fd < 0)
-		return -errno;
-	fds[(*nfds)++] = fd;
+	if (s->nspares) {
+		sp = s->spares[--s->nspares];
+	} else {
+		err = spare_make(&sp);
+		if (err)
+			return err;
+	}
+	c->epfd = sp.epfd;
+	c->wake = sp.wake;
+	c->ctl_fd = sp.ctl_fd;
+	c->ctl = sp.ctl;
+	fds[(*nfds)++] = sp.ctl_ro; /* the client's: closed once sent */
+	/* The epoll set and the status page stay ours: sent, not closed. */
+	s->borrowed |= 1u << *nfds;
+	fds[(*nfds)++] = c->epfd;
 	/* Only the control domain may see every domain's ports: the others
 	 * ask for their own (a guest learns nothing of its neighbours). */
 	if (rq->arg[0] == RULES_CONTROL_DOMID) {
-		fd = dup(s->status.ro_fd);
-		if (fd < 0)
-			return -errno;
-		fds[(*nfds)++] = fd;
+		s->borrowed |= 1u << *nfds;
+		fds[(*nfds)++] = s->status.ro_fd;
 	}
 	c->rh.id = id;
 	err = rules_join(s->lab, &c->rh, rq->arg[0]);
@@ -1115,6 +1186,17 @@ static int dispatch(struct lab_server *s, struct client *c,
 	}
 }
 
+/* Close the descriptors of a reply, but those the server keeps. */
+static void close_reply_fds(struct lab_server *s, int *fds, unsigned int *nfds)
+{
+	while (*nfds) {
+		--*nfds;
+		if (!(s->borrowed & (1u << *nfds)))
+			close(fds[*nfds]);
+	}
+	s->borrowed = 0;
+}
+
 /* Returns false when the client must be dropped. */
 static bool serve_one(struct lab_server *s, struct client *c)
 {
@@ -1149,11 +1231,11 @@ static bool serve_one(struct lab_server *s, struct client *c)
 	memset(&s->rep, 0, PROTO_REP_SIZE(0));
 	s->rep.op = rq.op;
 	s->requester = c;
+	s->borrowed = 0;
 	s->rep.result = dispatch(s, c, &rq, fds, &nfds);
 	s->requester = NULL;
 	if (s->rep.result < 0) {
-		while (nfds)
-			close(fds[--nfds]);
+		close_reply_fds(s, fds, &nfds);
 	}
 	if (c->rh.orphaned)
 		s->rep.flags |= PROTO_F_ORPHANED;
@@ -1162,8 +1244,7 @@ static bool serve_one(struct lab_server *s, struct client *c)
 	if (rq.op == PROTO_HELLO && s->rep.result < 0)
 		ok = false; /* refused: the connection has no more to do here */
 	/* Sent descriptors are the client's now; ours are copies. */
-	while (nfds)
-		close(fds[--nfds]);
+	close_reply_fds(s, fds, &nfds);
 	return ok;
 }
 
@@ -1183,7 +1264,8 @@ static void pause_accepting(struct lab_server *s)
 static void accept_all(struct lab_server *s)
 {
 	while (s->nclients < max_connections(s)) {
-		int fd = accept4(s->cfg.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept4(s->cfg.listen_fd, NULL, NULL,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd >= 0) {
 			client_add(s, fd, true);
@@ -1442,6 +1524,8 @@ int lab_server_run(struct lab_server *s)
 		if (s->cfg.busy)
 			pthread_mutex_lock(s->cfg.busy);
 		done = serve_events(s, evs, n);
+		if (!done)
+			spares_fill(s);
 		if (s->cfg.busy)
 			pthread_mutex_unlock(s->cfg.busy);
 		if (done)
@@ -1468,6 +1552,7 @@ void lab_server_free(struct lab_server *s)
 		drop_token(s, s->tokens->domid);
 	rules_lab_free(s->lab);
 	status_page_destroy(&s->status);
+	spares_free(s);
 	free(s);
 }
 
@@ -1504,4 +1589,10 @@ void lab_server_forget(struct lab_server *s)
 	close_fd(s->cfg.signal_fd);
 	close_fd(s->status.fd);
 	close_fd(s->status.ro_fd);
+	for (unsigned int i = 0; i < s->nspares; i++) {
+		close_fd(s->spares[i].epfd);
+		close_fd(s->spares[i].wake);
+		close_fd(s->spares[i].ctl_fd);
+		close_fd(s->spares[i].ctl_ro);
+	}
 }

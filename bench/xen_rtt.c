@@ -23,9 +23,13 @@
  *
  *   xen_rtt [-n round_trips] [-w warm_up] [-r rounds] [-T seconds]
  *
- * -T bounds the run: no new round starts after that many seconds (at least
- * 3 rounds run).  Under QEMU's software emulation a round trip costs about
- * a millisecond, so the defaults are small.
+ * -T bounds the run: no new round starts after that many seconds.  Under
+ * QEMU's software emulation a round trip costs about a millisecond, and
+ * ten or a hundred times that on a loaded host, so the run measures the
+ * round trip first and lowers the warm-up and the round trips per round
+ * until at least MIN_ROUNDS rounds fit in the budget.  A run that still
+ * ends with fewer rounds (the host slowed down further) says "BENCH
+ * INVALID" and its medians are not a measurement.
  *
  * Exit status: 0 when it ran (whatever the figures), 1 when it could not,
  * 77 when this is not a Xen host.
@@ -45,8 +49,11 @@
 #include <xenevtchn.h>
 
 #include "evtchnx.h"
+#include "rounds.h"
 
 #define MAX_ROUNDS 64
+/* Fewest rounds whose median is worth printing. */
+#define MIN_ROUNDS 7
 
 enum kind { K_RAW, K_EVX, K_WAIT, K_RAWEP, NKINDS };
 static const char *const kind_name[NKINDS] = {
@@ -217,23 +224,12 @@ static double run(struct side *s, int to, int from, enum kind k, uint32_t n)
 	return n ? (double)(t1 - t0) / n : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
 	long n = 200, warm = 20, rounds = 21, budget = 30;
 	uint64_t start;
+	double est, fit, mr, last_round = 0;
+	long need;
 	double t[NKINDS][MAX_ROUNDS], ratio[MAX_ROUNDS], r2[MAX_ROUNDS];
 	double r3[MAX_ROUNDS];
 	int to[2], from[2], opt, p, status;
@@ -251,7 +247,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (n < 1 || warm < 0 || rounds < 1 || rounds > MAX_ROUNDS) {
+	if (n < 1 || warm < 0 || rounds < 1 || rounds > MAX_ROUNDS || budget < 1) {
 		fprintf(stderr, "xen_rtt: bad arguments\n");
 		return 1;
 	}
@@ -259,6 +255,7 @@ int main(int argc, char **argv)
 		printf("BENCH skipped: no /dev/xen/evtchn (not a Xen host)\n");
 		return 77;
 	}
+	need = rounds < MIN_ROUNDS ? rounds : MIN_ROUNDS;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	s.xce = xenevtchn_open(NULL, 0);
@@ -296,20 +293,53 @@ int main(int argc, char **argv)
 	put(to[1], s.evx_port);
 	get(from[0]);
 
-	printf("BENCH xen_rtt: %ld round trips per kind and round after %ld warm-up, %ld rounds, library %s\n",
-	       n, warm, rounds, evtchnx_version());
+	/* What a round trip costs on this host now (the slowest kind), and
+	 * what fits in the budget: a tenth of it for the warm-up, the rest
+	 * for at least MIN_ROUNDS rounds. */
+	start = now_ns();
+	{
+		/* The median of a few short runs: one descheduled vCPU must
+		 * not decide the size of every round. */
+		double e[3 * NKINDS];
+
+		for (int i = 0; i < 3 * NKINDS; i++)
+			e[i] = run(&s, to[1], from[0], (enum kind)(i % NKINDS), 10);
+		est = bench_median(e, 3 * NKINDS);
+	}
+	fit = (double)budget * 1e9 / (est * NKINDS);
+	if (5 * warm > fit / 10)
+		warm = (long)(fit / 50);
+	if (warm < 2)
+		warm = 2;
+	if ((double)need * (n + warm) > fit * 0.8) {
+		long was = n;
+
+		n = (long)(fit * 0.8 / need) - warm;
+		if (n < 10)
+			n = 10;
+		printf("BENCH a round trip costs about %.0f us here: %ld round trips per kind and round instead of %ld\n",
+		       est / 1000, n, was);
+	}
+	printf("BENCH xen_rtt: %ld round trips per kind and round after %ld warm-up, up to %ld rounds in %ld s, library %s\n",
+	       n, warm, rounds, budget, evtchnx_version());
 	/* A longer warm-up of every kind first: the first rounds of a fresh
 	 * boot run slower and scatter more. */
 	for (int k = 0; k < NKINDS; k++)
 		run(&s, to[1], from[0], (enum kind)k, (uint32_t)(5 * warm));
-	start = now_ns();
 	for (long r = 0; r < rounds; r++) {
-		if (r >= 3 && now_ns() - start > (uint64_t)budget * 1000000000u) {
+		uint64_t r0 = now_ns();
+		double left = (double)budget * 1e9 - (double)(r0 - start);
+
+		if (left <= 0) {
 			printf("BENCH time budget of %ld s reached after %ld rounds\n",
 			       budget, r);
 			rounds = r;
 			break;
 		}
+		/* The rounds a median needs must still fit. */
+		if (r > 0 && r < need)
+			n = bench_fit_round(n, warm, last_round, left, need - r,
+					    r + 1);
 		for (int i = 0; i < NKINDS; i++) {
 			/* Alternate which kind goes first. */
 			enum kind k = (enum kind)((r % 2) ? NKINDS - 1 - i : i);
@@ -318,6 +348,7 @@ int main(int argc, char **argv)
 			t[k][r] = run(&s, to[1], from[0], k, (uint32_t)n);
 		}
 		ratio[r] = t[K_EVX][r] / t[K_RAW][r];
+		last_round = (double)(now_ns() - r0);
 		r2[r] = t[K_WAIT][r] / t[K_RAW][r];
 		r3[r] = t[K_RAWEP][r] / t[K_RAW][r];
 		printf("BENCH round %ld: raw %.1f us, evtchnx %.1f us, wait %.1f us, raw+epoll %.1f us, ratio %.3f\n",
@@ -328,15 +359,28 @@ int main(int argc, char **argv)
 	put(to[1], 0);
 	waitpid(child, &status, 0);
 
+	if (rounds < need) {
+		printf("BENCH INVALID: only %ld rounds in %ld s, fewer than the %ld a median needs: the host was too slow or too loaded; the figures below are not a measurement\n",
+		       rounds, budget, need);
+		if (rounds == 0)
+			goto out;
+	}
 	for (int k = 0; k < NKINDS; k++)
 		printf("BENCH %-22s median %8.2f us/rt\n", kind_name[k],
-		       median(t[k], (int)rounds) / 1000);
-	printf("BENCH ratio evtchnx/raw     median %.3f (target <= 1.05)\n",
-	       median(ratio, (int)rounds));
+		       bench_median(t[k], (int)rounds) / 1000);
+	mr = bench_median(ratio, (int)rounds); /* sorts ratio[] */
+	printf("BENCH ratio evtchnx/raw     median %.3f (target <= 1.05), middle half of the rounds %.3f-%.3f\n",
+	       mr, ratio[rounds / 4],
+	       ratio[(3 * rounds) / 4 < rounds ? (3 * rounds) / 4 : rounds - 1]);
+	if (ratio[(3 * rounds) / 4] - ratio[rounds / 4] > 0.5 * mr)
+		printf("BENCH UNSTABLE: the middle half of the per-round ratios spans more than half the median: the host's load, not the code, decides these figures\n");
 	printf("BENCH ratio wait/raw        median %.3f (report only)\n",
-	       median(r2, (int)rounds));
+	       bench_median(r2, (int)rounds));
 	printf("BENCH ratio raw+epoll/raw   median %.3f (report only: the cost of an epoll set)\n",
-	       median(r3, (int)rounds));
+	       bench_median(r3, (int)rounds));
+	printf("BENCH %s: %ld rounds of %ld round trips per kind\n",
+	       rounds < need ? "INVALID run" : "valid run", rounds, n);
+out:
 	evtchnx_close(s.h);
 	xenevtchn_close(s.xce);
 	return 0;

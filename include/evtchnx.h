@@ -69,7 +69,10 @@
  * pending.  Events raised at the same time by different handles (senders)
  * are interleaved, one sender's batch after another's, so no port can
  * starve while others keep firing.  On Xen the order is the kernel's (the
- * FIFO event ABI and the evtchn device's ring): also arrival order.
+ * FIFO event ABI and the evtchn device's ring): arrival order for ports
+ * whose events reach the same vCPU; Linux spreads user ports over its
+ * vCPUs, so two ports that fire close together on different vCPUs may come
+ * out in either order there (the sim's order is one Xen allows).
  *
  * Where real Xen is looser, and portable programs must allow for it:
  *   - a send that arrives after a port became pending but before

@@ -517,6 +517,16 @@ static unsigned int max_connections(const struct lab_server *s)
 	return s->cfg.max_handles + LAB_MAX_GREETING;
 }
 
+static void spare_free(struct spare *sp)
+{
+	close_fd(sp->epfd);
+	close_fd(sp->wake);
+	close_fd(sp->ctl_ro);
+	if (sp->ctl)
+		munmap(sp->ctl, PROTO_CTL_SIZE);
+	close_fd(sp->ctl_fd);
+}
+
 /* @accepted: from the listening socket (non-blocking already; its process
  * is watched), else a private lab's handle through the door. */
 static void client_add(struct lab_server *s, int sock, bool accepted)
@@ -597,11 +607,9 @@ static void client_drop(struct lab_server *s, struct client *c)
 	drop_links(c, &c->retired);
 	drop_links(c, &c->retiring);
 	free(c->homes);
-	close_fd(c->epfd);
-	close_fd(c->wake);
-	if (c->ctl)
-		munmap(c->ctl, PROTO_CTL_SIZE);
-	close_fd(c->ctl_fd);
+	spare_free(&(struct spare){ .epfd = c->epfd, .wake = c->wake,
+				    .ctl_fd = c->ctl_fd, .ctl_ro = -1,
+				    .ctl = c->ctl });
 	portset_free(&c->dirty);
 	portset_free(&c->raised);
 	if (c->prev)
@@ -780,16 +788,6 @@ static void drop_token(struct lab_server *s, uint32_t domid)
 			return;
 		}
 	}
-}
-
-static void spare_free(struct spare *sp)
-{
-	close_fd(sp->epfd);
-	close_fd(sp->wake);
-	close_fd(sp->ctl_ro);
-	if (sp->ctl)
-		munmap(sp->ctl, PROTO_CTL_SIZE);
-	close_fd(sp->ctl_fd);
 }
 
 static int spare_make(struct spare *sp)
@@ -1305,6 +1303,9 @@ static void on_tick(struct lab_server *s)
 			s->accept_paused = true;
 		else
 			accept_all(s);
+		/* Those it accepted have their greeting ahead of them. */
+		for (struct client *c = s->all; c && !greeting; c = c->next)
+			greeting = !c->joined;
 	}
 	tick(s, greeting || s->accept_paused);
 }

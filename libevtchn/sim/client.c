@@ -68,6 +68,9 @@ struct cport {
 #define COLLECT_MAX 64
 /* How often one call reads a link whose sender keeps writing. */
 #define DRAIN_ROUNDS 4
+/* Busy-polling looks at the clock (and lets other threads call the handle)
+ * once per this many looks at the links. */
+#define SPIN_ROUNDS 16
 
 struct sim {
 	int sock;
@@ -84,6 +87,9 @@ struct sim {
 	uint32_t synced_seq;
 	struct cport *chunk[NCHUNKS];
 	struct clink *links[LINK_HASH];
+	struct clink **rx_list; /* the links we receive on, for busy-polling */
+	unsigned int nrx, rx_cap;
+	bool rx_stale;        /* rx_list must be made again */
 	struct clink *again;  /* links to read again */
 	struct clink *stale;  /* a link that named a port we did not know */
 	uint32_t *fifo;       /* ports in the order they became pending */
@@ -261,6 +267,7 @@ static void link_unref(struct sim *s, struct clink *l)
 		}
 	if (s->stale == l)
 		s->stale = NULL;
+	s->rx_stale = true;
 	munmap(l->tx_map, LINK_TX_SIZE);
 	munmap(l->rx_map, LINK_RX_SIZE);
 	if (l->wake >= 0)
@@ -321,6 +328,7 @@ static struct clink *link_ref(struct sim *s, uint32_t id, int *err)
 	l->rcv.overflows_seen = atomic_load(&l->rcv.tx->overflows);
 	l->hnext = s->links[id % LINK_HASH];
 	s->links[id % LINK_HASH] = l;
+	s->rx_stale = true;
 	/* A wake-up its sender gave before we knew the link is still in our
 	 * epoll set (collect() syncs when it meets an unknown link), and a
 	 * port it raised is queued by apply(). */
@@ -508,6 +516,7 @@ static void sim_free(struct sim *s, bool inherited)
 		free(s->chunk[c]);
 	}
 	free(s->fifo);
+	free(s->rx_list);
 	if (s->ctl)
 		munmap((void *)s->ctl, PROTO_CTL_SIZE);
 	if (s->spage)
@@ -1167,11 +1176,44 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Every link this handle receives on, for @fn. */
+/* List the links we receive on again (they changed).  Out of memory, the
+ * list stays stale and each_rx_link() walks the hash instead. */
+static void rx_list_make(struct sim *s)
+{
+	unsigned int n = 0;
+
+	for (unsigned int b = 0; b < LINK_HASH; b++)
+		for (struct clink *l = s->links[b]; l; l = l->hnext)
+			n += !!(l->role & PROTO_ROLE_RECEIVER);
+	if (n > s->rx_cap) {
+		struct clink **list = realloc(s->rx_list, n * sizeof(*list));
+
+		if (!list)
+			return;
+		s->rx_list = list;
+		s->rx_cap = n;
+	}
+	s->nrx = 0;
+	for (unsigned int b = 0; b < LINK_HASH; b++)
+		for (struct clink *l = s->links[b]; l; l = l->hnext)
+			if (l->role & PROTO_ROLE_RECEIVER)
+				s->rx_list[s->nrx++] = l;
+	s->rx_stale = false;
+}
+
+/* Every link this handle receives on, for @fn (which must not add or drop
+ * links). */
 static bool each_rx_link(struct sim *s, bool (*fn)(struct sim *s, struct clink *l))
 {
 	bool any = false;
 
+	if (s->rx_stale)
+		rx_list_make(s);
+	if (!s->rx_stale) {
+		for (unsigned int i = 0; i < s->nrx; i++)
+			any |= fn(s, s->rx_list[i]);
+		return any;
+	}
 	for (unsigned int b = 0; b < LINK_HASH; b++)
 		for (struct clink *l = s->links[b]; l; l = l->hnext)
 			if (l->role & PROTO_ROLE_RECEIVER)
@@ -1224,12 +1266,17 @@ static bool spin(struct evtchnx_handle *h, struct sim *s, int64_t deadline_ms)
 		until = deadline_ms * 1000000; /* never past the wait's timeout */
 
 	each_rx_link(s, start_polling);
-	for (;;) {
+	for (unsigned int round = 1;; round++) {
 		found = news(s);
-		if (found || evtchnx_now_ns() >= until)
+		if (found)
+			break;
+		cpu_relax();
+		/* Now and then: read the clock, and let other threads in. */
+		if (round % SPIN_ROUNDS)
+			continue;
+		if (evtchnx_now_ns() >= until)
 			break;
 		evtchnx_core_release(h);
-		cpu_relax();
 		evtchnx_core_reacquire(h);
 	}
 	/* A sender that saw us polling wrote no wake-up: look once more. */

@@ -120,7 +120,7 @@ CASE(adopt_garbage_ports)
 {
 	struct evtchnx_handle *h;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_ADOPT);
 	h = open_dom(2);
 	CHECK_ERR(evtchnx_adopt(h, 0), EINVAL);
 	CHECK_ERR(evtchnx_adopt(h, EVTCHNX_SIM_MAX_PORTS), EINVAL);
@@ -167,7 +167,7 @@ CASE(reserved_domids_toolstack)
 	struct evtchnx_status st;
 	struct evtchnx_handle *c;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	for (size_t i = 0; i < NRESERVED; i++) {
 		CHECK_ERR(evtchnx_domain_create(c, reserved[i]), EINVAL);

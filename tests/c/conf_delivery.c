@@ -469,7 +469,7 @@ CASE(raise_virq_delivery)
 	struct evtchnx_handle *c, *a, *b;
 	int pv, pg;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	a = open_dom(1);
 	b = open_dom(2);

@@ -547,7 +547,7 @@ CASE(toolstack_domid_above_ffff_einval)
 	static const uint32_t bad[] = { 0x10000, 0xFFFFFFFFu };
 	struct evtchnx_handle *c;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_ERR(evtchnx_domain_create(c, bad[i]), EINVAL);
@@ -622,7 +622,7 @@ CASE(reset_other_domain_by_control)
 	struct evtchnx_handle *c, *a, *b;
 	uint32_t pa, pb, pc, pac;
 
-	require_multi_domain();
+	require_sim(H_XEN_RESET_OTHER);
 	c = open_dom(0);
 	open_pair(&a, &b);
 	h_channel(a, b, &pa, &pb);
@@ -648,7 +648,7 @@ CASE(reset_errors)
 	struct evtchnx_handle *c, *a, *b;
 	int pb;
 
-	require_multi_domain();
+	require_sim(H_XEN_RESET_OTHER);
 	c = open_dom(0);
 	open_pair(&a, &b);
 	pb = CHECK_OK(evtchnx_alloc_unbound(b, SELF, 1));
@@ -746,7 +746,7 @@ CASE(adopt_delivers_events_raised_before)
 	struct evtchnx_handle *c, *b, *b2;
 	int pb, pc;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_ADOPT);
 	c = open_dom(0);
 	b = open_dom(2);
 	pb = CHECK_OK(evtchnx_alloc_unbound(c, 2, SELF));
@@ -786,7 +786,7 @@ CASE(adopt_errors)
 	struct evtchnx_handle *b, *b2;
 	int own, other, gone;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_ADOPT);
 	b = open_dom(2);
 	b2 = open_dom(2);
 	CHECK_ERR(evtchnx_adopt(b, 0), EINVAL);
@@ -810,7 +810,7 @@ CASE(adopt_unbound_port)
 	struct evtchnx_handle *c, *b;
 	int pb, pc;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_ADOPT);
 	c = open_dom(0);
 	b = open_dom(2);
 	pb = CHECK_OK(evtchnx_alloc_unbound(c, 2, SELF));
@@ -835,7 +835,7 @@ CASE(adopt_before_join_explicit_domain)
 	struct evtchnx_handle *c, *b;
 	int pb, pc;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_ADOPT);
 	c = open_dom(0);
 	h_domain_create(c, 30);
 	pb = CHECK_OK(evtchnx_alloc_unbound(c, 30, SELF));
@@ -861,7 +861,7 @@ CASE(domain_create_destroy_basic)
 	struct evtchnx_handle *c;
 	struct evtchnx_status st;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	h_domain_create(c, 20);
 	CHECK_ERR(evtchnx_domain_create(c, 20), EEXIST);
@@ -889,7 +889,7 @@ CASE(domain_calls_eperm_from_guest)
 {
 	struct evtchnx_handle *c, *a, *b;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	open_pair(&a, &b);
 	CHECK_ERR(evtchnx_domain_create(a, 21), EPERM);
@@ -912,7 +912,7 @@ CASE(domain_destroy_effects)
 	uint32_t pc, pb1, pa, pb2;
 	int pb3;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	a = open_dom(1);
 	b = open_dom(22);
@@ -946,7 +946,7 @@ CASE(domain_explicit_survives_last_handle)
 	struct evtchnx_handle *c, *b;
 	int p;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	h_domain_create(c, 23);
 	b = open_dom(23);
@@ -962,7 +962,7 @@ CASE(domain_implicit_disappears_with_last_handle)
 	struct evtchnx_handle *c, *b1, *b2;
 	struct evtchnx_status st;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	b1 = open_dom(24);
 	b2 = open_dom(24);
@@ -981,7 +981,7 @@ CASE(domain_create_existing_implicit_eexist)
 {
 	struct evtchnx_handle *c, *b;
 
-	require_multi_domain();
+	require_sim(H_SIM_ONLY_TOOLSTACK);
 	c = open_dom(0);
 	b = open_dom(25);
 	CHECK_ERR(evtchnx_domain_create(c, 25), EEXIST);

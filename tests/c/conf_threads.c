@@ -547,7 +547,7 @@ CASE(reset_during_traffic)
 	atomic_int stop = 0;
 	uint32_t pa, pb;
 
-	require_multi_domain();
+	require_sim(H_XEN_RESET_OTHER);
 	c = open_dom(0);
 	open_pair(&a, &b);
 	h_channel(a, b, &pa, &pb);

@@ -230,7 +230,8 @@ void h_skip(const char *fmt, ...)
 void require_multi_domain(void)
 {
 	if (h_xen)
-		h_skip("needs a second domain; xen target runs in a single dom0");
+		h_skip("needs several domains in one program; on xen one program is one "
+		       "domain: the two-domain form runs in interdomain (dom0 and a guest)");
 }
 
 void require_sim(const char *why)

@@ -59,6 +59,16 @@ __attribute__((noreturn, format(printf, 1, 2))) void h_skip(const char *fmt,
 void require_multi_domain(void);
 /* Skip on targets other than the sim, giving @why. */
 void require_sim(const char *why);
+/* Reasons for require_sim() shared by several cases. */
+#define H_SIM_ONLY_ADOPT                                                       \
+	"adopt is sim-only API (EOPNOTSUPP on xen): no Xen setup runs it"
+#define H_SIM_ONLY_TOOLSTACK                                                   \
+	"domain_create, domain_destroy and raise_virq are sim-only API "       \
+	"(a real toolstack makes domains): no Xen setup runs it"
+#define H_XEN_RESET_OTHER                                                      \
+	"resets another domain, which xen allows only while it is paused, "    \
+	"and which cuts its console: on xen its two-domain form ends "         \
+	"interdomain"
 
 /* ---- the target ------------------------------------------------------------ */
 

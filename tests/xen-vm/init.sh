@@ -73,7 +73,11 @@ xenvm_guest_log() {
 	clog=/var/log/xen/console/guest-xenvm-guest.log
 	xl domid xenvm-guest >/dev/null 2>&1 && return
 	sleep 1
-	[ -f "$clog" ] && tr -d '\r' <"$clog" | sed 's/^/@@XENVM GUEST /'
+	# Without the peer's answers ("@@XP ..."), which are many.
+	[ -f "$clog" ] && tr -d '\r' <"$clog" | grep -v '@@XP ' |
+		sed 's/^/@@XENVM GUEST /'
+	[ -f "$clog" ] &&
+		echo "@@XENVM GUEST ($(grep -c '@@XP ' "$clog") answers of its peer on the console not shown)"
 	rm -f "$clog"
 }
 

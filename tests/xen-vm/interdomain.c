@@ -5,7 +5,7 @@
  *
  * On real Xen (EVTCHNX_TEST_TARGET=xen) one end is a handle of dom0 and
  * the other a handle of the guest named by $EVTCHNX_XEN_GUEST, driven over
- * xenstore (xpeer.h); without a guest every case is skipped.  On the sim
+ * the guest's console (xpeer.h); without a guest every case is skipped.  On the sim
  * the same cases run with the control domain 0 and guest domain 1 of one
  * lab, so both targets are judged by the same checks.  The last case
  * destroys the guest (xl destroy on Xen).
@@ -31,14 +31,14 @@ static void two(void)
 		static int failed;
 
 		if (failed < 0)
-			h_skip("the guest's peer does not answer over "
-			       "xenstore (%s; its console follows)",
+			h_skip("the guest's peer does not answer on "
+			       "its console (%s; its console follows)",
 			       evtchnx_strerror(failed));
 		if (xp_guest() < 0) {
 			failed = xp_connect(30000);
 			if (failed < 0)
-				h_skip("the guest's peer does not answer over "
-				       "xenstore (%s; its console follows)",
+				h_skip("the guest's peer does not answer on "
+				       "its console (%s; its console follows)",
 				       evtchnx_strerror(failed));
 		}
 		if (remote_open)
@@ -368,31 +368,81 @@ CASE(guest_handle_close)
 	S_CHECK(&d, G, q, EVTCHNX_STATE_CLOSED, -1, -1);
 }
 
-/* Last: the guest goes away with channels open. */
-CASE(guest_destroyed)
+/* A dom0 handle restricted to the guest binds only the guest's offers. */
+CASE(restrict_to_guest)
 {
-	uint32_t p, q, p2;
+	struct evtchnx_handle *d2;
+	uint32_t o, p, q;
+
+	two();
+	d2 = open_dom(0);
+	o = CHECK_OK(evtchnx_alloc_unbound(d2, SELF, SELF));
+	p = CHECK_OK(xs_alloc(&g, SELF, 0));
+	CHECK_OK(evtchnx_restrict(d.h, G));
+	CHECK_ERR(xs_bind(&d, SELF, o), EACCES);
+	CHECK_ERR(xs_bind(&d, 0, o), EACCES);
+	S_CHECK(&d, SELF, o, EVTCHNX_STATE_UNBOUND, 0, -1);
+	q = CHECK_OK(xs_bind(&d, G, p));
+	S_CHECK(&g, SELF, p, EVTCHNX_STATE_INTERDOMAIN, 0, q);
+	TAKE(&d, q);
+	unmask(&d, q);
+	CHECK_OK(xs_send(&g, p));
+	TAKE(&d, q);
+	unmask(&d, q);
+	CHECK_OK(xs_send(&d, q));
+	TAKE(&g, p);
+	unmask(&g, p);
+	CHECK_OK(evtchnx_unbind(d2, o));
+}
+
+/* Last: dom0 resets the guest's channels, then the guest goes away with
+ * channels open.  A reset also closes the guest kernel's own channels (its
+ * console: the way to its peer), so the rest of the case uses ports dom0
+ * allocates in the guest's name. */
+CASE(guest_reset_then_destroyed)
+{
+	uint32_t p, q, p2, q2;
 	char cmd[64];
 
 	two();
 	chan_d_offers(&p, &q);
-	CHECK_OK(xs_unbind(&g, q));
-	chan_d_offers(&p2, &q);
+	if (h_is_xen()) {
+		/* Xen resets another domain only while it is paused (the sim
+		 * has no pause: there the reset goes through at once). */
+		CHECK_ERR(xs_reset(&d, G), EINVAL);
+		snprintf(cmd, sizeof(cmd), "xl pause %u", G);
+		CHECK_EQ(system(cmd), 0);
+	}
+	CHECK_OK(xs_reset(&d, G));
+	/* dom0's end is UNBOUND with the guest's domid kept; every port of
+	 * the guest is closed, so the next allocation there is port 1. */
 	S_CHECK(&d, SELF, p, EVTCHNX_STATE_UNBOUND, G, -1);
+	S_CHECK(&d, G, q, EVTCHNX_STATE_CLOSED, -1, -1);
+	CHECK_OK(xs_send(&d, p));
+	NONE(&d);
+	p2 = CHECK_OK(xs_alloc(&d, G, SELF));
+	CHECK_EQ(p2, 1);
+	q2 = CHECK_OK(xs_bind(&d, G, p2));
+	S_CHECK(&d, G, p2, EVTCHNX_STATE_INTERDOMAIN, 0, q2);
+	TAKE(&d, q2);
+	unmask(&d, q2);
 	if (h_is_xen()) {
 		snprintf(cmd, sizeof(cmd), "xl destroy %u", G);
 		CHECK_EQ(system(cmd), 0);
+		g.idx = -1; /* its peer is gone with it */
 	} else {
 		close_g();
 		close_h(gk);
 	}
 	/* The remote domid is kept. */
-	S_CHECK(&d, SELF, p2, EVTCHNX_STATE_UNBOUND, G, -1);
+	S_CHECK(&d, SELF, q2, EVTCHNX_STATE_UNBOUND, G, -1);
 	S_CHECK(&d, SELF, p, EVTCHNX_STATE_UNBOUND, G, -1);
-	CHECK_OK(xs_send(&d, p2));
-	CHECK_ERR(xs_status(&d, G, q, &(struct evtchnx_status){ 0 }), ESRCH);
-	CHECK_ERR(xs_bind(&d, G, q), ESRCH);
+	CHECK_OK(xs_send(&d, q2));
+	CHECK_ERR(xs_status(&d, G, p2, &(struct evtchnx_status){ 0 }), ESRCH);
+	CHECK_ERR(xs_bind(&d, G, p2), ESRCH);
 	CHECK_ERR(xs_alloc(&d, G, 0), ESRCH);
+	CHECK_ERR(xs_reset(&d, G), ESRCH);
 	NONE(&d);
-	CHECK_OK(xs_unbind(&d, p2));
+	CHECK_OK(xs_unbind(&d, q2));
+	CHECK_OK(xs_unbind(&d, p));
 }

@@ -23,9 +23,11 @@
 # Each PROGRAM prints one line per case ("PASS name", "FAIL name ...",
 # "SKIP name ...") and exits 0 (pass), 77 (skipped as a whole) or anything
 # else (fail).  This script prints those lines with a per-program and a total
-# count, and exits 0 when the VM ran everything and nothing failed, 1 when a
-# case or program failed or the VM did not finish, 77 when this machine
-# cannot run the VM at all (no QEMU, no busybox-static, no package archive).
+# count (and the cases of --pair programs, the differential test's seeds and
+# the skips by reason), and exits 0 when the VM ran everything and nothing
+# failed, 1 when a case or program failed or the VM did not finish, 77 when
+# this machine cannot run the VM at all (no QEMU, no busybox-static, no
+# package archive).
 # With EVTCHNX_XEN_VM_REQUIRED=1 that last case is a failure too.
 #
 # Two domains: with --guest, dom0 also gets Xen's toolstack (xenstored,
@@ -33,9 +35,11 @@
 # with apt-get download like the hypervisor) and a guest: a PV domain booted
 # with the same kernel and a busybox initramfs holding the --guest PROGRAMs
 # (static), which its /init runs in order (no disk, no network).  Each
-# --pair PROGRAM runs in dom0 with a fresh guest created just before it
-# (its domid in $EVTCHNX_XEN_GUEST) and destroyed after it; the guest's
-# console (kept by xenconsoled) is printed after the program's results.
+# --pair PROGRAM runs in dom0 with the guest (its domid in
+# $EVTCHNX_XEN_GUEST), created when none runs and kept for the next one;
+# the programs talk to the guest's over its console (xpeer.h).  Once the
+# guest is gone, its console (kept by xenconsoled) is printed after the
+# results of the program that ended it.
 
 set -u
 
@@ -64,7 +68,7 @@ while [ $# -gt 0 ]; do
 	--guest-mem) guest_mem=$2; shift 2 ;;
 	--pair) progs+=("$2"); pairs+=("$2"); shift 2 ;;
 	--) shift; progs+=("$@"); break ;;
-	-h|--help) sed -n '3,32p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,42p' "$0"; exit 0 ;;
 	-*) echo "xen-vm: unknown option $1" >&2; exit 2 ;;
 	*) progs+=("$1"); shift ;;
 	esac
@@ -356,9 +360,18 @@ fi
 # ---- results ---------------------------------------------------------
 
 tr -d '\r' <"$serial" >"$work/serial.txt"
-EVTCHNX_VM_NAMES="${names[*]}" awk '
+pair_names=()
+for q in "${pairs[@]+"${pairs[@]}"}"; do
+	case $q in
+	*=*) pair_names+=("${q%%=*}") ;;
+	*) pair_names+=("$(basename "$q")") ;;
+	esac
+done
+EVTCHNX_VM_NAMES="${names[*]}" EVTCHNX_VM_PAIRS="${pair_names[*]+"${pair_names[*]}"}" awk '
 BEGIN {
 	n = split(ENVIRON["EVTCHNX_VM_NAMES"], names, " ")
+	np = split(ENVIRON["EVTCHNX_VM_PAIRS"], pl, " ")
+	for (i = 1; i <= np; i++) pair[pl[i]] = 1
 	cur = ""; fail = 0
 }
 /@@XENVM BOOTED/ { booted = 1 }
@@ -374,6 +387,19 @@ cur != "" && /^(PASS|FAIL|SKIP)[: ] *[^ ]/ {
 	kind = substr($0, 1, 4)
 	print "xen-vm: " cur ": " $0
 	cnt[cur, kind]++; tot[kind]++
+	# "diff.MODE.seedN": a seed of the differential test.
+	if ($2 ~ /^diff\./) {
+		dk[kind]++
+		if ($2 ~ /^diff\.two\./) dtwo[kind]++
+	}
+	if ((cur in pair) && $2 !~ /^diff\.dom0\./) two[kind]++
+	if (kind == "SKIP") {
+		# The reason: what follows "SKIP name: " (or "SKIP name ").
+		r = $0; sub(/^SKIP[: ] *[^ :]+:? */, "", r)
+		if (r == "") r = "(no reason given)"
+		if (!(r in why)) order[++nwhy] = r
+		why[r]++
+	}
 	next
 }
 cur != "" && /^BENCH / { print "xen-vm: " cur ": " substr($0, 7); next }
@@ -398,6 +424,14 @@ END {
 	if (!done) { print "xen-vm: the VM did not reach the end of its plan"; fail = 1 }
 	printf "xen-vm: total on real Xen: %d passed, %d failed, %d skipped\n", \
 		tot["PASS"], tot["FAIL"], tot["SKIP"]
+	if (np > 0)
+		printf "xen-vm: across two domains (dom0 and a guest): %d passed, %d failed, %d skipped\n", \
+			two["PASS"], two["FAIL"], two["SKIP"]
+	if (dk["PASS"] + dk["FAIL"] + dk["SKIP"] > 0)
+		printf "xen-vm: differential seeds compared with the sim: %d agreed, %d differed, %d skipped (across two domains: %d agreed, %d differed)\n", \
+			dk["PASS"], dk["FAIL"], dk["SKIP"], dtwo["PASS"], dtwo["FAIL"]
+	for (i = 1; i <= nwhy; i++)
+		printf "xen-vm: skipped %3d x %s\n", why[order[i]], order[i]
 	exit fail
 }' "$work/serial.txt"
 rc=$?

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
- * xpeer.c - see xpeer.h.  Built with XPEER_XENSTORE for the VM (linked
- * with libxenstore); without it there is no guest and every side is local.
+ * xpeer.c - see xpeer.h.  Built with XPEER_CONSOLE for the VM (dom0 finds
+ * the guest console's pty in xenstore, so it links libxenstore); without it
+ * there is no guest and every side is local.
  */
 #include "xpeer.h"
 
@@ -15,7 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef XPEER_XENSTORE
+#ifdef XPEER_CONSOLE
+#include <fcntl.h>
+#include <termios.h>
+#include <xenevtchn.h>
 #include <xenstore.h>
 #endif
 
@@ -26,7 +30,7 @@ static int ret(int r)
 	return r;
 }
 
-#ifdef XPEER_XENSTORE
+#ifdef XPEER_CONSOLE
 
 static long now_ms(void)
 {
@@ -36,93 +40,177 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
-static struct xs_handle *xsh;
 static int guest = -1;
-static char req_path[96], rsp_path[96];
 static unsigned long seq;
-/* Whether a watch tells when the other side wrote: in a guest, Linux's
- * xenbus device refuses libxenstore's watch (EINVAL), and the key is
- * polled. */
-static bool watching;
+/* dom0: the guest console's pty; the guest: its console (stdin/stdout). */
+static int in_fd = -1, out_fd = -1;
+static char lbuf[4096];
+static size_t llen;
 
-/* Wait until @path holds a value whose leading number is @want (@other:
- * is not @want); returns the value (malloc'ed) or NULL after @timeout_ms
- * (never when negative). */
-static char *await(const char *path, unsigned long want, bool other,
-		   int timeout_ms)
+/* The next line from in_fd (without "\r\n") within @timeout_ms (never
+ * ends when negative): a pointer into lbuf, valid until the next call, or
+ * NULL on timeout or error. */
+static char *get_line(int timeout_ms)
 {
-	long t0 = now_ms(), end = t0 + timeout_ms;
+	static size_t consumed;
+	long end = now_ms() + timeout_ms;
 
+	if (consumed) {
+		memmove(lbuf, lbuf + consumed, llen - consumed);
+		llen -= consumed;
+		consumed = 0;
+	}
 	for (;;) {
-		unsigned int len;
-		char *v = xs_read(xsh, XBT_NULL, path, &len);
-		struct pollfd pfd = { .fd = xs_fileno(xsh), .events = POLLIN };
-		char **w;
-		long left;
+		char *nl = memchr(lbuf, '\n', llen);
+		struct pollfd pfd = { .fd = in_fd, .events = POLLIN };
+		long left = end - now_ms();
+		ssize_t n;
 
-		if (v && *v && (strtoul(v, NULL, 10) == want) != other)
-			return v;
-		free(v);
-		left = end - now_ms();
+		if (nl) {
+			*nl = 0;
+			consumed = nl + 1 - lbuf;
+			if (nl > lbuf && nl[-1] == '\r')
+				nl[-1] = 0;
+			return lbuf;
+		}
+		if (llen == sizeof(lbuf) - 1)
+			llen = 0; /* an endless line: not ours */
 		if (timeout_ms >= 0 && left <= 0)
 			return NULL;
-		if (!watching) {
-			/* Poll, more slowly the longer nothing comes. */
-			long idle = now_ms() - t0;
-
-			usleep(idle < 50 ? 200 : idle < 1000 ? 2000 : 10000);
+		if (poll(&pfd, 1, timeout_ms < 0 ? -1 : (int)left) < 0 &&
+		    errno != EINTR)
+			return NULL;
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = read(in_fd, lbuf + llen, sizeof(lbuf) - 1 - llen);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			/* A pty with no other end yet (EIO): retry. */
+			usleep(20000);
 			continue;
 		}
-		poll(&pfd, 1, timeout_ms < 0 ? 1000 : (left > 1000 ? 1000 : left));
-		while ((w = xs_check_watch(xsh)))
-			free(w);
+		llen += n;
 	}
 }
 
-static void put(const char *path, const char *v)
+static void put_line(const char *v)
 {
-	if (!xs_write(xsh, XBT_NULL, path, v, strlen(v))) {
-		fprintf(stderr, "xpeer: xenstore write %s: %s\n", path,
-			strerror(errno));
-		exit(3);
+	size_t len = strlen(v), done = 0;
+
+	while (done < len) {
+		ssize_t n = write(out_fd, v + done, len - done);
+
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			usleep(1000);
+			continue;
+		}
+		if (n <= 0) {
+			fprintf(stderr, "xpeer: console write: %s\n",
+				strerror(errno));
+			exit(3);
+		}
+		done += n;
 	}
 }
 
-static void open_xs(void)
+/* An answer line: "@@XP SEQ RESULT VALUES..."; returns what follows SEQ,
+ * or NULL when @l is no answer. */
+static char *answer_of(char *l, unsigned long *s)
 {
-	xsh = xs_open(0);
+	char *p = strstr(l, "@@XP "), *e;
+
+	if (!p)
+		return NULL;
+	*s = strtoul(p + 5, &e, 10);
+	if (e == p + 5 || *e != ' ')
+		return NULL;
+	return e + 1;
+}
+
+/* Find the guest console's pty in xenstore (xenconsoled writes it once it
+ * has the console). */
+static char *console_tty(int timeout_ms)
+{
+	struct xs_handle *xsh = xs_open(0);
+	long end = now_ms() + timeout_ms;
+	char path[64];
+
 	if (!xsh) {
 		fprintf(stderr, "xpeer: cannot open xenstore: %s\n",
 			strerror(errno));
-		exit(3);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/local/domain/%d/console/tty", guest);
+	for (;;) {
+		unsigned int len;
+		char *v = xs_read(xsh, XBT_NULL, path, &len);
+
+		if (v && *v) {
+			xs_close(xsh);
+			return v;
+		}
+		free(v);
+		if (now_ms() >= end) {
+			xs_close(xsh);
+			return NULL;
+		}
+		usleep(100000);
 	}
 }
 
 int xp_connect(int timeout_ms)
 {
 	const char *g = getenv("EVTCHNX_XEN_GUEST");
-	char *v;
+	long end = now_ms() + timeout_ms;
+	unsigned long first;
+	struct termios t;
+	char *tty;
 
 	if (!g || !*g)
 		return -ENODEV;
 	guest = atoi(g);
-	open_xs();
-	snprintf(req_path, sizeof(req_path), "/local/domain/%d/data/evtchnx-req",
-		 guest);
-	snprintf(rsp_path, sizeof(rsp_path), "/local/domain/%d/data/evtchnx-rsp",
-		 guest);
-	watching = xs_watch(xsh, rsp_path, "rsp");
-	/* The guest's peer announces itself with answer 0; requests go on
-	 * from the last answer (an earlier program may have used the same
-	 * guest). */
-	v = await(rsp_path, ~0ul, true, timeout_ms);
-	if (!v) {
+	tty = console_tty(timeout_ms);
+	if (!tty) {
 		guest = -1;
-		return -ETIMEDOUT;
+		return -ENOENT;
 	}
-	seq = strtoul(v, NULL, 10);
-	free(v);
-	return 0;
+	in_fd = out_fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (in_fd < 0) {
+		int e = errno;
+
+		fprintf(stderr, "xpeer: open %s: %s\n", tty, strerror(e));
+		free(tty);
+		guest = -1;
+		return -e;
+	}
+	free(tty);
+	/* Raw: no echo of the guest's lines back into its input. */
+	if (tcgetattr(in_fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(in_fd, TCSANOW, &t);
+	}
+	/* Knock until the guest's peer answers; a knock that came before its
+	 * peer ran is answered late (or echoed by its console): any answer
+	 * to one of ours will do, later ones are skipped by number. */
+	seq = first = (unsigned long)now_ms() * 1000;
+	for (;;) {
+		char req[64], *l, *a;
+		unsigned long s;
+		long knock = now_ms() + 1000;
+
+		snprintf(req, sizeof(req), "%lu hello\n", ++seq);
+		put_line(req);
+		while ((l = get_line(knock - now_ms() > 0 ? knock - now_ms() : 0))) {
+			a = answer_of(l, &s);
+			if (a && s > first && s <= seq)
+				return 0;
+		}
+		if (now_ms() >= end) {
+			guest = -1;
+			return -ETIMEDOUT;
+		}
+	}
 }
 
 int xp_guest(void)
@@ -130,25 +218,40 @@ int xp_guest(void)
 	return guest;
 }
 
-long xp_call(long *v, int *nv, const char *fmt, ...)
+static char posted[256];
+
+void xp_post(const char *fmt, ...)
 {
-	char buf[256], *a, *p, *e;
 	va_list ap;
+	int n;
+
+	n = snprintf(posted, sizeof(posted), "%lu ", ++seq);
+	va_start(ap, fmt);
+	vsnprintf(posted + n, sizeof(posted) - 1 - n, fmt, ap);
+	va_end(ap);
+	strcat(posted, "\n");
+	put_line(posted);
+}
+
+long xp_collect(long *v, int *nv, int timeout_ms)
+{
+	char *p, *e, *l;
+	unsigned long s;
 	long r;
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "%lu ", ++seq);
-	va_start(ap, fmt);
-	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-	va_end(ap);
-	put(req_path, buf);
-	a = await(rsp_path, seq, false, 60000);
-	if (!a) {
-		fprintf(stderr, "xpeer: no answer from the guest to \"%s\"\n",
-			buf);
-		exit(3);
+	for (;;) {
+		l = get_line(timeout_ms);
+		if (!l) {
+			fprintf(stderr,
+				"xpeer: no answer from the guest to \"%.*s\"\n",
+				(int)strlen(posted) - 1, posted);
+			exit(3);
+		}
+		p = answer_of(l, &s);
+		if (p && s == seq)
+			break;
 	}
-	p = strchr(a, ' ') + 1;
 	r = strtol(p, &e, 10);
 	for (n = 0; v && n < XP_MAXV; n++) {
 		p = e;
@@ -158,8 +261,19 @@ long xp_call(long *v, int *nv, const char *fmt, ...)
 	}
 	if (nv)
 		*nv = n;
-	free(a);
 	return r;
+}
+
+long xp_call(long *v, int *nv, const char *fmt, ...)
+{
+	char buf[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	xp_post("%s", buf);
+	return xp_collect(v, nv, 60000);
 }
 
 /* ---- the guest -------------------------------------------------------- */
@@ -170,6 +284,53 @@ static struct evtchnx_handle *hs[NH];
 static struct evtchnx_handle *hget(long i)
 {
 	return i >= 0 && i < NH ? hs[i] : NULL;
+}
+
+/* The far end of the raw libxenevtchn round trip (guest_rtt.c):
+ * "rawbind X RDOM RPORT" binds a channel with one libxenevtchn handle of
+ * the guest and takes the event the bind leaves; "rawecho X PORT N"
+ * answers each event on PORT with one on PORT, N times. */
+static xenevtchn_handle *xce;
+
+int xp_raw_take(xenevtchn_handle *x, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = xenevtchn_fd(x), .events = POLLIN };
+	int p;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -ETIMEDOUT;
+	p = xenevtchn_pending(x);
+	if (p < 0)
+		return -errno;
+	xenevtchn_unmask(x, p);
+	return p;
+}
+
+static int raw_op(const char *op, long *a, char *out, size_t sz)
+{
+	int r, k;
+
+	if (!xce)
+		xce = xenevtchn_open(NULL, 0);
+	if (!xce) {
+		snprintf(out, sz, "%d", -errno);
+		return 0;
+	}
+	if (!strcmp(op, "rawbind")) {
+		r = xenevtchn_bind_interdomain(xce, a[1], a[2]);
+		r = r < 0 ? -errno : r;
+		if (r >= 0)
+			xp_raw_take(xce, 3000);
+	} else {
+		for (k = 0; k < a[2]; k++) {
+			if (xp_raw_take(xce, 10000) < 0)
+				break;
+			xenevtchn_notify(xce, a[1]);
+		}
+		r = k;
+	}
+	snprintf(out, sz, "%d", r);
+	return 0;
 }
 
 /* Run one request @q; the answer goes into @out. */
@@ -186,6 +347,9 @@ static int serve_one(char *q, char *out, size_t sz)
 	if (n < 2)
 		return -1;
 	o = snprintf(out, sz, "%lu ", s);
+	out += o;
+	sz -= o;
+	o = 0;
 	if (!strcmp(op, "exit")) {
 		snprintf(out + o, sz - o, "0");
 		return 1;
@@ -198,6 +362,8 @@ static int serve_one(char *q, char *out, size_t sz)
 			hs[k] = evtchnx_open("xen", NULL);
 			r = hs[k] ? k : -errno;
 		}
+	} else if (!strcmp(op, "rawbind") || !strcmp(op, "rawecho")) {
+		return raw_op(op, a, out, sz);
 	} else if (!h) {
 		r = -EBADF;
 	} else if (!strcmp(op, "close")) {
@@ -266,8 +432,8 @@ static int serve_one(char *q, char *out, size_t sz)
 int xp_serve(void)
 {
 	char out[1024];
-	unsigned long last = 0;
 	struct evtchnx_handle *h;
+	struct termios t;
 	int dom;
 
 	h = evtchnx_open("xen", NULL);
@@ -277,33 +443,37 @@ int xp_serve(void)
 	}
 	dom = evtchnx_domid(h);
 	evtchnx_close(h);
-	open_xs();
-	snprintf(req_path, sizeof(req_path), "/local/domain/%d/data/evtchnx-req",
-		 dom);
-	snprintf(rsp_path, sizeof(rsp_path), "/local/domain/%d/data/evtchnx-rsp",
-		 dom);
-	watching = xs_watch(xsh, req_path, "req");
-	if (!watching)
-		printf("xpeer: xenstore watch %s: %s: polling\n", req_path,
-		       strerror(errno));
-	snprintf(out, sizeof(out), "0 ready %d", dom);
-	put(rsp_path, out);
-	printf("xpeer: serving as domain %d\n", dom);
+	/* Requests come in on the console, one a line; no echo. */
+	in_fd = 0;
+	out_fd = 1;
+	if (tcgetattr(in_fd, &t) == 0) {
+		t.c_lflag &= ~(ECHO | ECHONL | ECHOE | ECHOK);
+		t.c_lflag |= ICANON;
+		tcsetattr(in_fd, TCSANOW, &t);
+	}
+	printf("xpeer: serving as domain %d on the console\n", dom);
 	fflush(stdout);
 	for (;;) {
-		char *q = await(req_path, last, true, -1);
+		char *q = get_line(-1), *o;
 		int end;
 
-		last = strtoul(q, NULL, 10);
-		end = serve_one(q, out, sizeof(out));
-		free(q);
-		put(rsp_path, out);
+		if (!q)
+			return -EIO;
+		/* A request is "SEQ OP ARGS..."; anything else is noise. */
+		if (!(*q >= '0' && *q <= '9'))
+			continue;
+		o = out + snprintf(out, sizeof(out), "@@XP ");
+		end = serve_one(q, o, sizeof(out) - 8 - (o - out));
+		if (end < 0)
+			continue;
+		strcat(out, "\n");
+		put_line(out);
 		if (end)
 			return 0;
 	}
 }
 
-#else /* !XPEER_XENSTORE */
+#else /* !XPEER_CONSOLE */
 
 int xp_connect(int timeout_ms)
 {
@@ -325,12 +495,28 @@ long xp_call(long *v, int *nv, const char *fmt, ...)
 	exit(3);
 }
 
+void xp_post(const char *fmt, ...)
+{
+	(void)fmt;
+	fprintf(stderr, "xpeer: no guest in this build\n");
+	exit(3);
+}
+
+long xp_collect(long *v, int *nv, int timeout_ms)
+{
+	(void)v;
+	(void)nv;
+	(void)timeout_ms;
+	fprintf(stderr, "xpeer: no guest in this build\n");
+	exit(3);
+}
+
 int xp_serve(void)
 {
 	return -ENODEV;
 }
 
-#endif /* XPEER_XENSTORE */
+#endif /* XPEER_CONSOLE */
 
 /* ---- sides ---------------------------------------------------------------- */
 

@@ -2,15 +2,17 @@
 /* SPDX-FileCopyrightText: 2026 The evtchnx authors */
 /*
  * xpeer.h - one side of a two-domain test: a handle in this process, or a
- * handle in the guest domain driven over xenstore.
+ * handle in the guest domain driven over the guest's console.
  *
- * On real Xen, dom0's test program and the guest's xenvm_peer talk through
- * two xenstore keys in the guest's data/ folder: dom0 writes a request
- * ("SEQ OP ARGS..."), the guest runs it on its own handles and answers
- * ("SEQ RESULT VALUES..."); each side watches the other's key.  This is a
- * channel outside the event channels under test.  On the sim the "guest" is
- * just another domain of the same lab, called directly, so the same cases
- * and sequences run on both.
+ * On real Xen, dom0's test program and the guest's xenvm_peer talk over the
+ * guest's PV console, a channel outside the event channels under test:
+ * dom0 opens the console's pty (xenconsoled's, named in xenstore) and
+ * writes one request a line ("SEQ OP ARGS..."); the guest reads it on hvc0,
+ * runs it on its own handles and prints the answer line
+ * ("@@XP SEQ RESULT VALUES...").  Anything else on the console (kernel
+ * messages, a request echoed before the peer ran) is skipped by dom0.  On
+ * the sim the "guest" is just another domain of the same lab, called
+ * directly, so the same cases and sequences run on both.
  */
 #ifndef EVTCHNX_XPEER_H
 #define EVTCHNX_XPEER_H
@@ -39,6 +41,17 @@ int xp_guest(void);
  * A transport failure ends the program (exit 3). */
 __attribute__((format(printf, 3, 4))) long xp_call(long *v, int *nv,
 						   const char *fmt, ...);
+
+/* The same in two steps, for a request the guest answers only after
+ * dom0 has done something meanwhile (the round-trip benchmark). */
+__attribute__((format(printf, 1, 2))) void xp_post(const char *fmt, ...);
+long xp_collect(long *v, int *nv, int timeout_ms);
+
+/* With the guest's console only: take one event of a libxenevtchn handle
+ * within @timeout_ms and unmask it (the raw round trip's step); the port
+ * or a negative errno. */
+struct xenevtchn_handle;
+int xp_raw_take(struct xenevtchn_handle *x, int timeout_ms);
 
 /* A side around a handle of this process. */
 void xs_local(struct xp_side *s, struct evtchnx_handle *h);

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -53,6 +54,7 @@
 #include "evtchnx.h"
 
 #include "bench_util.h"
+#include "bench_scan.h"
 
 #define MAX_PORTS 4095u /* every port of a domain but the reserved port 0 */
 #define BATCH 256u
@@ -63,11 +65,17 @@
 /* A waiting sender spins this long, then yields the CPU between looks. */
 #define SPIN_NS 20000u
 
-enum { KIND_FLOOR, KIND_ST, KIND_MT, NKINDS };
+enum { KIND_FLOOR, KIND_ST, KIND_MT, KIND_STB, NKINDS };
 
 static const char *const kind_name[NKINDS] = {
 	"raw bitmap+eventfd", "evtchnx single-thread", "evtchnx",
+	"evtchnx unmask_batch",
 };
+
+/* The status scans during a burst: set by the scanning thread when its scan
+ * is over, which ends the burst round (see paced_round()). */
+static _Atomic int g_scan_done;
+static int g_until_scan; /* this round runs until g_scan_done */
 
 /*
  * How one sender and its receiver keep in step.  The sender counts the
@@ -109,6 +117,7 @@ struct conf {
 	long window;
 	long rounds;
 	long stall;
+	long scans;
 	long watchdog;
 	int verbose;
 };
@@ -132,7 +141,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: burst [-n sends] [-p ports] [-w window] [-r rounds] [-s stall_s] "
-		"[-t watchdog_s] [-v]\n"
+		"[-S scan_rounds] [-t watchdog_s] [-v]\n"
 		"  -n  sends per kind and round (default 4000000)\n"
 		"  -p  ports sent to round-robin (default and maximum 4095)\n"
 		"  -w  sends per window; the sender waits for the receiver to take the\n"
@@ -140,6 +149,7 @@ static void usage(void)
 		"  -r  rounds, kinds rotating (default 5)\n"
 		"  -s  a receiver that takes nothing for this many seconds while events\n"
 		"      are outstanding stalled: the round is invalid (default 1)\n"
+		"  -S  rounds of status scans during a burst (default 3; 0: none)\n"
 		"  -t  watchdog: give up after this many seconds (default 300)\n"
 		"  -v  print more for every round\n");
 }
@@ -293,6 +303,17 @@ static int evx_wait(struct rcv *rc)
 	return 1;
 }
 
+/* Count the @n ports taken: deliveries, and the sentinel. */
+static void count_taken(struct rcv *rc, const uint32_t *ports, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (ports[i] == rc->sentinel)
+			rc->t.sentinels++;
+		else
+			rc->t.delivered++;
+	}
+}
+
 /* Take until nothing is pending, BATCH ports a call, and unmask each. */
 static int evx_drain(struct rcv *rc)
 {
@@ -306,11 +327,28 @@ static int evx_drain(struct rcv *rc)
 
 			if (r < 0)
 				return r;
-			if (ports[i] == rc->sentinel)
-				rc->t.sentinels++;
-			else
-				rc->t.delivered++;
 		}
+		count_taken(rc, ports, n);
+	} while (n == (int)BATCH);
+	return n < 0 ? n : 0;
+}
+
+/* The same, unmasking each batch with one evtchnx_unmask_batch() call. */
+static int evx_drain_batch(struct rcv *rc)
+{
+	uint32_t ports[BATCH];
+	int n;
+
+	do {
+		n = evtchnx_pending_batch(rc->h, ports, BATCH);
+		for (int done = 0; done < n;) {
+			int r = evtchnx_unmask_batch(rc->h, ports + done, (unsigned int)(n - done));
+
+			if (r <= 0)
+				return r < 0 ? r : -EIO;
+			done += r;
+		}
+		count_taken(rc, ports, n);
 	} while (n == (int)BATCH);
 	return n < 0 ? n : 0;
 }
@@ -319,11 +357,12 @@ static void evx_receiver(const char *target, int kind, unsigned int nports, stru
 			 int cmd_fd, int reply_fd)
 {
 	struct evtchnx_open_opts o = { .sz = sizeof(o), .domid = 1 };
-	struct rcv rc = { .p = &m->pace[kind], .wait = evx_wait, .drain = evx_drain };
+	struct rcv rc = { .p = &m->pace[kind], .wait = evx_wait,
+			  .drain = kind == KIND_STB ? evx_drain_batch : evx_drain };
 	static uint32_t remote[MAX_PORTS + 1];
 	int r;
 
-	if (kind == KIND_ST)
+	if (kind == KIND_ST || kind == KIND_STB)
 		o.flags = EVTCHNX_OPEN_SINGLE_THREAD;
 	if (bench_read_all(cmd_fd, remote, (nports + 1) * sizeof(remote[0])) < 0)
 		_exit(1);
@@ -453,8 +492,10 @@ paced_round(const struct conf *cf, long round, struct sender *sd,
 	long left = cf->sends;
 	int r;
 
-	bench_set_phase(sd->kind == KIND_FLOOR ? "burst floor" :
-			sd->kind == KIND_ST ? "burst evtchnx single-thread" : "burst evtchnx",
+	bench_set_phase(g_until_scan ? "burst with a status scan" :
+			sd->kind == KIND_FLOOR ? "burst floor" :
+			sd->kind == KIND_ST ? "burst evtchnx single-thread" :
+			sd->kind == KIND_STB ? "burst evtchnx unmask_batch" : "burst evtchnx",
 			round);
 	memset(out, 0, sizeof(*out));
 	t0 = bench_now_ns();
@@ -474,6 +515,8 @@ paced_round(const struct conf *cf, long round, struct sender *sd,
 		r = wait_caught(cf, sd, p, posted - 1, 0, out);
 		if (r < 0)
 			return r;
+		if (g_until_scan && atomic_load_explicit(&g_scan_done, memory_order_relaxed))
+			break;
 	}
 	r = sentinel(sd);
 	if (r == 0)
@@ -487,7 +530,7 @@ paced_round(const struct conf *cf, long round, struct sender *sd,
 	out->delivered = (double)(atomic_load(&p->delivered) - d0);
 	out->wakeups = (double)(atomic_load(&p->wakeups) - w0);
 	out->kicks = (double)(sd->kicks - kicks0);
-	out->frac = out->delivered / (double)cf->sends;
+	out->frac = out->delivered / (double)(cf->sends - left);
 	out->dps = out->delivered / out->secs;
 	out->valid = out->frac >= MIN_DELIVERED && !out->nudges;
 	return 0;
@@ -573,33 +616,88 @@ static void print_kind(const struct round (*rd)[NKINDS], size_t n, int kind)
 	       kind_name[kind], dps.median / 1e6, KSTAT(rd, n, kind, delivered).median,
 	       KSTAT(rd, n, kind, secs).median, frac.median, frac.min,
 	       KSTAT(rd, n, kind, wakeups).median, KSTAT(rd, n, kind, waits).median,
-	       kind == KIND_MT ? "  (report only)" : "");
+	       kind == KIND_MT || kind == KIND_STB ? "  (report only)" : "");
 }
 
-/* The per-round ratio of @kind over the floor, where both were valid. */
-static struct bench_stat ratio_stat(const struct round (*rd)[NKINDS], size_t n, int kind)
+/* The per-round ratio of @kind over @base, where both were valid. */
+static struct bench_stat ratio_stat2(const struct round (*rd)[NKINDS], size_t n, int kind,
+				     int base)
 {
 	double v[MAX_ROUNDS];
 	unsigned char ok[MAX_ROUNDS];
 
 	for (size_t k = 0; k < n; k++) {
-		ok[k] = (unsigned char)(rd[k][KIND_FLOOR].valid && rd[k][kind].valid);
-		v[k] = ok[k] ? rd[k][kind].dps / rd[k][KIND_FLOOR].dps : 0.0;
+		ok[k] = (unsigned char)(rd[k][base].valid && rd[k][kind].valid);
+		v[k] = ok[k] ? rd[k][kind].dps / rd[k][base].dps : 0.0;
 	}
 	return bench_stat_valid(v, ok, n);
+}
+
+static struct bench_stat ratio_stat(const struct round (*rd)[NKINDS], size_t n, int kind)
+{
+	return ratio_stat2(rd, n, kind, KIND_FLOOR);
+}
+
+/* One round of status scans of the receiver's 4095 ports: quiet, then
+ * during a burst of the single-thread kind; each with evtchnx_status() on
+ * every port and with evtchnx_status_batch(). */
+enum { SCAN_QUIET, SCAN_QUIET_BATCH, SCAN_BURST, SCAN_BURST_BATCH, NSCANS };
+
+struct scan_round {
+	double ms[NSCANS];
+	int ok[NSCANS]; /* every port answered INTERDOMAIN (and the burst was valid) */
+	double burst_mdps[2];
+	double burst_sends[2];
+};
+
+static const char *const scan_name[NSCANS] = {
+	"quiet, evtchnx_status", "quiet, evtchnx_status_batch",
+	"during a burst, evtchnx_status", "during a burst, evtchnx_status_batch",
+};
+static const char *const scan_key[NSCANS] = {
+	"burst.scan_quiet_ms", "burst.scan_batch_quiet_ms", "burst.scan_during_burst_ms",
+	"burst.scan_batch_during_burst_ms",
+};
+
+static void report_scans(const struct conf *cf, const struct scan_round *sr)
+{
+	size_t n = (size_t)cf->scans;
+
+	for (int i = 0; i < NSCANS; i++) {
+		double v[MAX_ROUNDS];
+		unsigned char ok[MAX_ROUNDS];
+		struct bench_stat st;
+
+		for (size_t k = 0; k < n; k++) {
+			v[k] = sr[k].ms[i];
+			ok[k] = (unsigned char)sr[k].ok[i];
+		}
+		st = bench_stat_valid(v, ok, n);
+		if (st.valid)
+			printf("scan of %ld ports %-38s median %8.3f ms  min %8.3f  max %8.3f  "
+			       "(%zu of %zu valid)\n", cf->nports, scan_name[i], st.median, st.min,
+			       st.max, st.valid, n);
+		else
+			printf("scan of %ld ports %-38s no valid round\n", cf->nports,
+			       scan_name[i]);
+		bench_result(scan_key[i], st, BENCH_REPORT, 0, 3);
+	}
 }
 
 static void report(const struct conf *cf, const struct round (*rd)[NKINDS],
 		   const long (*rss)[3], const long (*anon)[2])
 {
 	static const char *const dps_key[NKINDS] = {
-		"burst.floor_mdps", "burst.st_mdps", "burst.mt_mdps",
+		"burst.floor_mdps", "burst.st_mdps", "burst.mt_mdps", "burst.stb_mdps",
 	};
 	static const char *const frac_key[NKINDS] = {
 		"burst.floor_delivered", "burst.st_delivered", "burst.mt_delivered",
+		"burst.stb_delivered",
 	};
 	size_t n = (size_t)cf->rounds;
 	struct bench_stat st = ratio_stat(rd, n, KIND_ST), mt = ratio_stat(rd, n, KIND_MT);
+	struct bench_stat stb = ratio_stat(rd, n, KIND_STB);
+	struct bench_stat gain = ratio_stat2(rd, n, KIND_STB, KIND_ST);
 	long growth = 0, growth_anon = 0;
 
 	for (int i = 0; i < NKINDS; i++)
@@ -637,9 +735,23 @@ static void report(const struct conf *cf, const struct round (*rd)[NKINDS],
 		printf("ratio evtchnx/floor %.3f (report only)\n", mt.median);
 	else
 		printf("ratio evtchnx/floor n/a (report only, no valid round)\n");
+	if (stb.valid)
+		printf("ratio evtchnx-unmask_batch/floor %.3f (report only)\n", stb.median);
+	else
+		printf("ratio evtchnx-unmask_batch/floor n/a (report only, no valid round)\n");
+	if (gain.valid)
+		printf("ratio evtchnx-unmask_batch/evtchnx-single-thread %.3f (report only: "
+		       "evtchnx_unmask_batch against per-port evtchnx_unmask, both single-thread; "
+		       "median %.3f min %.3f max %.3f over %zu rounds)\n", gain.median, gain.median,
+		       gain.min, gain.max, gain.valid);
+	else
+		printf("ratio evtchnx-unmask_batch/evtchnx-single-thread n/a (report only, no "
+		       "valid round)\n");
 
 	bench_result("burst.st_ratio", st, BENCH_AT_LEAST, BURST_TARGET, 3);
 	bench_result("burst.mt_ratio", mt, BENCH_REPORT, 0, 3);
+	bench_result("burst.stb_ratio", stb, BENCH_REPORT, 0, 3);
+	bench_result("burst.unmask_batch_gain", gain, BENCH_REPORT, 0, 3);
 	for (int i = 0; i < NKINDS; i++) {
 		struct bench_stat d = KSTAT(rd, n, i, dps);
 
@@ -714,6 +826,81 @@ static pid_t start_evx(const struct conf *cf, const char *target, int kind, stru
 	return pid;
 }
 
+/* A status scan run by a thread while the sender bursts. */
+struct scanner {
+	pthread_t thread;
+	struct evtchnx_handle *h; /* domain 0's, its own */
+	unsigned int nports;
+	int batch;
+	struct pace *p;        /* the burst's */
+	uint64_t start_posted; /* start once the burst has posted beyond this */
+	uint64_t ns;           /* 0: the scan did not do its work */
+};
+
+static void *scan_thread(void *arg)
+{
+	struct scanner *sc = arg;
+
+	while (atomic_load(&sc->p->posted) < sc->start_posted + 2 && !atomic_load(&g_scan_done))
+		sched_yield();
+	if (!atomic_load(&g_scan_done))
+		sc->ns = bench_scan_status(sc->h, 1, sc->nports, sc->batch,
+					   EVTCHNX_STATE_INTERDOMAIN);
+	atomic_store(&g_scan_done, 1);
+	return NULL;
+}
+
+/*
+ * One round of scans of domain 1's first @nports ports (the single-thread
+ * receiver's, bound first): quiet, then each while the single-thread kind
+ * bursts; the burst goes on until the scan is over.  Returns 0 or -errno
+ * (the run cannot go on).
+ */
+static int scan_round(const struct conf *cf, long round, struct evtchnx_handle *hs,
+		      struct sender *sd, struct scan_round *out)
+{
+	struct conf bc = *cf;
+	unsigned int np = (unsigned int)cf->nports;
+
+	memset(out, 0, sizeof(*out));
+	bench_set_phase("quiet status scan", round);
+	for (int b = 0; b < 2; b++) {
+		uint64_t ns = bench_scan_status(hs, 1, np, b, EVTCHNX_STATE_INTERDOMAIN);
+
+		out->ok[SCAN_QUIET + b] = ns != 0;
+		out->ms[SCAN_QUIET + b] = (double)ns / 1e6;
+	}
+	bc.sends = 4000000000L; /* until the scan is over */
+	for (int b = 0; b < 2; b++) {
+		struct scanner sc = { .h = hs, .nports = np, .batch = b,
+				      .p = &sd->m->pace[KIND_ST] };
+		struct round rd;
+		int r;
+
+		sc.start_posted = atomic_load(&sc.p->posted);
+		atomic_store(&g_scan_done, 0);
+		g_until_scan = 1;
+		r = pthread_create(&sc.thread, NULL, scan_thread, &sc);
+		if (r) {
+			g_until_scan = 0;
+			return -r;
+		}
+		r = evx_round(&bc, round, sd, &rd);
+		atomic_store(&g_scan_done, 1);
+		pthread_join(sc.thread, NULL);
+		g_until_scan = 0;
+		if (r < 0 && r != -ETIMEDOUT)
+			return r;
+		out->ok[SCAN_BURST + b] = r == 0 && rd.valid && sc.ns != 0;
+		out->ms[SCAN_BURST + b] = (double)sc.ns / 1e6;
+		out->burst_mdps[b] = rd.dps / 1e6;
+		out->burst_sends[b] = rd.delivered;
+		if (r == -ETIMEDOUT)
+			return r;
+	}
+	return 0;
+}
+
 /* Domain 0's ends: the round-robin ports, then the sentinel. */
 static int alloc_ports(struct evtchnx_handle *h, unsigned int n, uint32_t *ports)
 {
@@ -733,12 +920,13 @@ static int alloc_ports(struct evtchnx_handle *h, unsigned int n, uint32_t *ports
 int main(int argc, char **argv)
 {
 	struct conf cf = { .sends = 4000000, .nports = MAX_PORTS, .window = 1000,
-			   .rounds = 5, .stall = 1, .watchdog = 300 };
+			   .rounds = 5, .stall = 1, .scans = 3, .watchdog = 300 };
 	static struct round rd[MAX_ROUNDS][NKINDS];
-	static uint32_t ports[2][MAX_PORTS + 1];
+	static struct scan_round sr[MAX_ROUNDS];
+	static uint32_t ports[NKINDS][MAX_PORTS + 1];
 	struct sender sd[NKINDS];
-	struct evtchnx_handle *h[2] = { NULL, NULL };
-	pid_t pid[NKINDS] = { -1, -1, -1 };
+	struct evtchnx_handle *h[NKINDS] = { NULL }, *hs = NULL;
+	pid_t pid[NKINDS] = { -1, -1, -1, -1 };
 	int alive[NKINDS] = { 0 };
 	long rss[3][3], anon[3][2]; /* [sender, st, mt][...] */
 	struct shm *m = MAP_FAILED;
@@ -746,13 +934,16 @@ int main(int argc, char **argv)
 	char target[64];
 	int opt, r, ret = 1;
 
-	while ((opt = getopt(argc, argv, "n:p:w:r:s:t:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:p:w:r:s:S:t:vh")) != -1) {
 		switch (opt) {
 		case 'n': cf.sends = bench_parse_pos("-n", optarg, 4000000000L); break;
 		case 'p': cf.nports = bench_parse_pos("-p", optarg, MAX_PORTS); break;
 		case 'w': cf.window = bench_parse_pos("-w", optarg, MAX_PORTS); break;
 		case 'r': cf.rounds = bench_parse_pos("-r", optarg, MAX_ROUNDS); break;
 		case 's': cf.stall = bench_parse_pos("-s", optarg, 3600L); break;
+		case 'S':
+			cf.scans = strcmp(optarg, "0") ? bench_parse_pos("-S", optarg, MAX_ROUNDS) : 0;
+			break;
 		case 't': cf.watchdog = bench_parse_pos("-t", optarg, 86400L); break;
 		case 'v': cf.verbose = 1; break;
 		case 'h': usage(); return 0;
@@ -794,30 +985,36 @@ int main(int argc, char **argv)
 	alive[KIND_FLOOR] = 1;
 
 	/* evtchnx set-up: domain 0 offers nports + 1 ports to domain 1 on
-	 * each handle, a receiver per handle binds them. */
-	for (int i = 0; i < 2; i++) {
+	 * each handle, a receiver per handle binds them (the single-thread
+	 * one first: its ports are domain 1's ports 1 .. nports + 1, the ones
+	 * the status scans describe). */
+	for (int kind = KIND_ST; kind < NKINDS; kind++) {
 		struct evtchnx_open_opts o = { .sz = sizeof(o) };
-		int kind = i ? KIND_MT : KIND_ST;
 
-		o.flags = kind == KIND_ST ? EVTCHNX_OPEN_SINGLE_THREAD : 0;
-		h[i] = evtchnx_open(target, &o);
-		if (!h[i]) {
+		o.flags = kind != KIND_MT ? EVTCHNX_OPEN_SINGLE_THREAD : 0;
+		h[kind] = evtchnx_open(target, &o);
+		if (!h[kind]) {
 			fprintf(stderr, "burst: evtchnx_open(%s): %s\n", target, strerror(errno));
 			goto out;
 		}
-		if (alloc_ports(h[i], (unsigned int)cf.nports, ports[i]) < 0)
+		if (alloc_ports(h[kind], (unsigned int)cf.nports, ports[kind]) < 0)
 			goto out;
-		pid[kind] = start_evx(&cf, target, kind, m, ports[i]);
+		pid[kind] = start_evx(&cf, target, kind, m, ports[kind]);
 		if (pid[kind] < 0)
 			goto out;
 		alive[kind] = 1;
 	}
+	hs = evtchnx_open(target, NULL);
+	if (!hs) {
+		fprintf(stderr, "burst: evtchnx_open(%s): %s\n", target, strerror(errno));
+		goto out;
+	}
 	for (int i = 0; i < NKINDS; i++) {
 		sd[i] = (struct sender){ .kind = i, .m = m, .efd = efd, .pid = pid[i] };
 		if (i != KIND_FLOOR) {
-			sd[i].h = h[i == KIND_MT];
-			sd[i].ports = ports[i == KIND_MT];
-			sd[i].sentinel = ports[i == KIND_MT][cf.nports];
+			sd[i].h = h[i];
+			sd[i].ports = ports[i];
+			sd[i].sentinel = ports[i][cf.nports];
 		}
 	}
 
@@ -890,7 +1087,29 @@ int main(int argc, char **argv)
 				       v[i].nudges);
 	}
 	sample_memory(pid, rss, 2, anon, 1);
+	for (long k = 0; k < cf.scans && alive[KIND_ST]; k++) {
+		r = scan_round(&cf, k + 1, hs, &sd[KIND_ST], &sr[k]);
+		if (r == -ETIMEDOUT) {
+			printf("burst: scan round %ld: the single-thread receiver stalled: "
+			       "receiver killed, no more scan rounds\n", k + 1);
+			bench_kill_child(pid[KIND_ST]);
+			pid[KIND_ST] = -1;
+			alive[KIND_ST] = 0;
+		} else if (r < 0) {
+			fprintf(stderr, "burst: scan round %ld failed: %s\n", k + 1,
+				evtchnx_strerror(r));
+			goto out;
+		}
+		printf("burst scan round %ld: quiet %.3f / batch %.3f ms, during a burst %.3f%s / "
+		       "batch %.3f%s ms (burst %.2f / %.2f M deliveries/s)\n", k + 1,
+		       sr[k].ms[SCAN_QUIET], sr[k].ms[SCAN_QUIET_BATCH], sr[k].ms[SCAN_BURST],
+		       sr[k].ok[SCAN_BURST] ? "" : " INVALID", sr[k].ms[SCAN_BURST_BATCH],
+		       sr[k].ok[SCAN_BURST_BATCH] ? "" : " INVALID", sr[k].burst_mdps[0],
+		       sr[k].burst_mdps[1]);
+	}
 	report(&cf, rd, rss, anon);
+	if (cf.scans)
+		report_scans(&cf, sr);
 	ret = 0;
 
 out:
@@ -903,8 +1122,8 @@ out:
 			atomic_store(&m->pace[i].quit, 1);
 		if (alive[KIND_FLOOR] && write(efd, &one, sizeof(one)) != sizeof(one))
 			perror("burst: doorbell");
-		for (int i = 0; i < 2; i++) {
-			if (alive[i ? KIND_MT : KIND_ST])
+		for (int i = KIND_ST; i < NKINDS; i++) {
+			if (alive[i])
 				(void)evtchnx_send(h[i], ports[i][cf.nports]);
 		}
 	} else {
@@ -914,8 +1133,9 @@ out:
 		fprintf(stderr, "burst: a child failed\n");
 		ret = 1;
 	}
-	evtchnx_close(h[0]);
-	evtchnx_close(h[1]);
+	for (int i = 0; i < NKINDS; i++)
+		evtchnx_close(h[i]);
+	evtchnx_close(hs);
 	if (efd >= 0)
 		close(efd);
 	if (m != MAP_FAILED)

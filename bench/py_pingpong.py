@@ -1,43 +1,41 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: 2026 The evtchnx authors
-"""py_pingpong - cross-process round trip from Python against C, same run.
+"""py_pingpong - cross-process round trip from Python, against asyncio's
+own floor and against C, in the same run.
 
     PYTHONPATH=BUILD/python /usr/bin/python3 bench/py_pingpong.py \\
-        [--rtt BUILD/bench/rtt] [-n 5000] [-w 500] [-r 5] [-v]
+        [--rtt BUILD/bench/rtt] [-n 5000] [-w 500] [-r 5] [-s 2] [-v]
 
-Three kinds run interleaved in rounds (the order alternates), each over a
-fresh shared lab "sim:pybench-PID-K" with domain 0 in this process and
-domain 1 in a child process:
+Every kind runs once per round, the order rotating from round to round;
+each evtchnx kind over a fresh shared lab "sim:pybench-PID-K-KIND" with
+domain 0 in this process and domain 1 in a child process:
 
-  C             BUILD/bench/rtt -r 1 -n N -w W (its "evtchnx wait" and
-                "evtchnx poll+pending" figures);
-  py blocking   both sides Python: send -> wait() -> unmask;
-  py asyncio    both sides Python asyncio, await style: send -> await
-                wait_async() -> unmask, and ``async for ... in events()``
-                in the child;
-  py asyncio handler
-                both sides Python asyncio, callback style:
-                Handle.add_event_handler(), the handler answers (send)
-                from the loop's reader callback, the port is unmasked when
-                it returns;
-  floors        (report only) the same ping-pong over two pipes without
-                evtchnx: blocking Python, asyncio with a future per message
-                (add_reader + await: what await-style code pays) and
-                asyncio with add_reader callbacks that answer inside the
-                callback (no future, no task): what the interpreter and
-                asyncio cost by themselves;
-  uvloop        (report only, when python3-uvloop is installed) the asyncio
-                kind on uvloop's event loop.
+  C              BUILD/bench/rtt -r 1 -n N -w W (its poll+pending and wait
+                 figures, and whether its round was valid);
+  blocking       both sides Python: send -> wait() -> unmask;
+  floor-blocking the same over two pipes, no evtchnx;
+and for each event loop, asyncio's default loop and uvloop (when
+python3-uvloop is installed), the floors on the same loop:
+  await-LOOP     await style: send -> await wait_async() -> unmask, and
+                 ``async for ... in events()`` in the child;
+  batch-LOOP     batch callback style: add_event_handler(batch=True), the
+                 handler answers (send) inside the loop's reader callback,
+                 the ports are unmasked together when it returns;
+  handler-LOOP   per-port callback style: add_event_handler() (reported);
+  floor-await-LOOP  the ping-pong over pipes in pure asyncio, a future per
+                 message (add_reader + await): the floor of the await style;
+  floor-cb-LOOP  the same answering inside the add_reader callback: the
+                 floor of the callback styles.
 
-Like the C program, every wait is without timeout (the watchdog, -t,
-covers a peer that never answers).  Each round yields the median round trip
-per kind; the figures printed are
-the medians of the rounds.  Targets (design, "Performance targets"):
-py blocking <= 1.3 x C (wait), py asyncio <= 2 x C (poll+pending, the
-same poll -> pending -> unmask -> send loop asyncio runs), for both asyncio
-styles.  A report, not a test: exit status 0 when every kind ran, whatever
-the figures.
+A kind that does not complete its round trips (no answer within -s
+seconds: a lost message) makes its round invalid; invalid rounds are left
+out of every figure.  Targets: await and batch styles <= 1.2 x their floor
+on the same loop (the await style against floor-await, the batch style
+against floor-cb); blocking <= 1.3 x C (evtchnx_wait).  The other ratios
+are reported.  Each figure is printed as a RESULT line, like the C
+programs.  A report, not a test: exit status 0 when every kind ran,
+whatever the figures.
 """
 
 import argparse
@@ -52,27 +50,106 @@ import time
 
 import evtchnx
 
-try:  # Debian's python3-uvloop: reported as an extra kind when present
+try:  # Debian's python3-uvloop: its loop is measured too when present
     import uvloop
 except ImportError:
     uvloop = None
 
 CHILD_TIMEOUT_S = 30.0
+FLOOR_TARGET = 1.2
+BLOCKING_TARGET = 1.3
+LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
 
 
-def run_async(main, mode: str):
-    """asyncio.run(main()) on the default loop, or on uvloop for mode
-    "asyncio-uvloop"."""
-    factory = uvloop.new_event_loop if mode == "asyncio-uvloop" else None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(main())
+class Stall(Exception):
+    """A kind stopped making progress: a message was lost."""
+
+
+# Round trips done by the kind in progress (the stall check reads it; -1
+# while its child starts).
+_progress = [0]
+# The stall limit in seconds (-s); 0 in the children, which do not check.
+_stall_s = [0.0]
+TICK_S = 0.25
+
+
+class _Watch:
+    """Whether the kind in progress stopped making progress."""
+
+    def __init__(self) -> None:
+        self.seen = -1
+        self.since = time.monotonic()
+
+    def stalled(self) -> bool:
+        now = time.monotonic()
+        if _progress[0] < 0 or _progress[0] != self.seen:
+            self.seen = _progress[0]
+            self.since = now
+            return False
+        return now - self.since > _stall_s[0]
+
+    def error(self) -> Stall:
+        return Stall(f"no round trip for {_stall_s[0]:g} s (after "
+                     f"{_progress[0]})")
+
+
+def blocking_watch() -> None:
+    """For the blocking kinds: a SIGALRM every TICK_S raises Stall in
+    whatever the main thread blocks in (the measured calls stay the plain
+    blocking ones; PEP 475 runs the handler and lets its exception out)."""
+    watch = _Watch()
+
+    def handler(signum, frame):
+        if watch.stalled():
+            raise watch.error()
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, TICK_S, TICK_S)
+
+
+def loop_factory(kind: str):
+    """The event loop of a kind: uvloop's for the *-uvloop kinds."""
+    if kind.endswith("-uvloop"):
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def run_async(main, kind: str):
+    """Run ``main()`` on the kind's loop.  In the parent, a callback every
+    TICK_S looks at the progress and cancels ``main`` with Stall when a
+    message was lost (a signal handler cannot: uvloop logs its exception
+    and goes on)."""
+    async def guarded():
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        watch = _Watch()
+        lost = []
+
+        def check() -> None:
+            if watch.stalled():
+                lost.append(watch.error())
+                task.cancel()
+            else:
+                timer[0] = loop.call_later(TICK_S, check)
+
+        timer = [loop.call_later(TICK_S, check)]
+        try:
+            return await main()
+        except asyncio.CancelledError:
+            if lost:
+                raise lost[0] from None
+            raise
+        finally:
+            timer[0].cancel()
+
+    with asyncio.Runner(loop_factory=loop_factory(kind)) as runner:
+        return runner.run(guarded() if _stall_s[0] else main())
 
 
 # ---- the child (domain 1) --------------------------------------------------
 
 def die_with_parent() -> None:
     """PR_SET_PDEATHSIG(SIGKILL): the child must not outlive the parent,
-    whose watchdog may kill it while the child blocks forever."""
+    which kills it after a stall."""
     try:
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
@@ -80,16 +157,16 @@ def die_with_parent() -> None:
         pass
 
 
-def floor_child(mode: str, rfd: int, wfd: int, total: int) -> None:
+def floor_child(kind: str, rfd: int, wfd: int, total: int) -> None:
     """The floor's child: echo one byte per message over pipes."""
     die_with_parent()
     print("ready", flush=True)
     read, write = os.read, os.write
-    if mode == "floor-blocking":
+    if kind == "floor-blocking":
         for _ in range(total):
             read(rfd, 64)
             write(wfd, b"x")
-    elif mode == "floor-asyncio-cb":
+    elif kind.startswith("floor-cb-"):
         async def echo_cb() -> None:
             loop = asyncio.get_running_loop()
             done = loop.create_future()
@@ -106,7 +183,7 @@ def floor_child(mode: str, rfd: int, wfd: int, total: int) -> None:
 
             loop.add_reader(rfd, on_readable)
             await done
-        run_async(echo_cb, mode)
+        run_async(echo_cb, kind)
     else:
         async def echo() -> None:
             loop = asyncio.get_running_loop()
@@ -122,11 +199,11 @@ def floor_child(mode: str, rfd: int, wfd: int, total: int) -> None:
                 waiter = loop.create_future()
                 await waiter
                 write(wfd, b"x")
-        run_async(echo, mode)
+        run_async(echo, kind)
     sys.stdin.readline()
 
 
-def child(mode: str, lab: str, port: int, total: int) -> None:
+def child(kind: str, lab: str, port: int, total: int) -> None:
     die_with_parent()
     with evtchnx.Handle(lab, domid=1) as h:
         q = h.bind_interdomain(0, port)
@@ -135,19 +212,21 @@ def child(mode: str, lab: str, port: int, total: int) -> None:
             sys.exit(f"py_pingpong child: expected {q}, got {got}")
         h.unmask(q)
         print("ready", flush=True)
-        if mode == "blocking":
-            wait, unmask, send = h.wait, h.unmask, h.send
+        send = h.send
+        if kind == "blocking":
+            wait, unmask = h.wait, h.unmask
             for _ in range(total):
                 wait()
                 unmask(q)
                 send(q)
-        elif mode == "asyncio-handler":
+        elif kind.startswith(("handler-", "batch-")):
+            batch = kind.startswith("batch-")
+
             async def echo_handler() -> None:
                 done = asyncio.get_running_loop().create_future()
                 count = 0
-                send = h.send
 
-                def on_event(port: int) -> None:
+                def on_event(_port_or_ports: object) -> None:
                     nonlocal count
                     send(q)  # unmasked when the handler returns
                     count += 1
@@ -155,73 +234,93 @@ def child(mode: str, lab: str, port: int, total: int) -> None:
                         h.remove_event_handler()
                         done.set_result(None)
 
-                h.add_event_handler(on_event)
+                h.add_event_handler(on_event, batch=batch)
                 await done
-            run_async(echo_handler, mode)
+            run_async(echo_handler, kind)
         else:
             async def echo() -> None:
                 n = 0
                 async for _ in h.events():  # unmasks after the body
-                    h.send(q)
+                    send(q)
                     n += 1
                     if n == total:
                         return
-            run_async(echo, mode)
+            run_async(echo, kind)
         sys.stdin.readline()
 
 
 # ---- the parent (domain 0) -------------------------------------------------
 
-def start_child(mode: str, lab: str, port: int, total: int
-                ) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "--child", mode, lab,
-         str(port), str(total)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+def start(argv, **kw) -> subprocess.Popen:
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, **kw)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if line.strip() != "ready":
         proc.kill()
-        raise RuntimeError(f"{mode} child did not start ({line!r})")
+        proc.wait()
+        raise RuntimeError(f"{argv[3]} child did not start ({line!r})")
     return proc
 
 
-def stop_child(proc: subprocess.Popen) -> None:
+def stop_child(proc: subprocess.Popen, stalled: bool) -> None:
+    if stalled:
+        proc.kill()
+        proc.wait()
+        return
     assert proc.stdin is not None
     proc.stdin.close()
     if proc.wait(30) != 0:
         raise RuntimeError(f"child failed with status {proc.returncode}")
 
 
-def run_python(mode: str, lab: str, n: int, warmup: int) -> float:
-    """Median round trip in microseconds."""
+def measure(kind: str, samples: list, n: int, warmup: int, send, take):
+    """The parent's side of one kind: ``send()`` a ping, ``take()`` the
+    answer (blocking), for the blocking kinds."""
+    now = time.perf_counter_ns
+    progress = _progress
+    for i in range(-warmup, n):
+        t0 = now()
+        send()
+        take()
+        if i >= 0:
+            samples[i] = now() - t0
+        progress[0] = i + warmup + 1
+
+
+def run_python(kind: str, lab: str, n: int, warmup: int) -> float:
+    """Median round trip in microseconds; raises Stall."""
+    now = time.perf_counter_ns
+    progress = _progress
+    samples = [0] * n
     with evtchnx.Handle(lab) as h:
         p = h.alloc_unbound(1)
-        proc = start_child(mode, lab, p, n + warmup)
+        proc = start([sys.executable, os.path.abspath(__file__), "--child", kind,
+                      lab, str(p), str(n + warmup)])
+        progress[0] = 0
         try:
-            now = time.perf_counter_ns
-            samples = [0] * n
-            if mode == "blocking":
-                send, wait, unmask = h.send, h.wait, h.unmask
-                for i in range(-warmup, n):
-                    t0 = now()
-                    send(p)
+            send = h.send
+            if kind == "blocking":
+                wait, unmask = h.wait, h.unmask
+
+                def take() -> None:
                     wait()
                     unmask(p)
-                    if i >= 0:
-                        samples[i] = now() - t0
-            elif mode == "asyncio-handler":
+                measure(kind, samples, n, warmup, lambda: send(p), take)
+            elif kind.startswith(("handler-", "batch-")):
+                batch = kind.startswith("batch-")
+
                 async def pingpong_handler() -> None:
                     done = asyncio.get_running_loop().create_future()
-                    send = h.send
                     i = -warmup
                     t0 = 0
 
-                    def on_event(port: int) -> None:
+                    def on_event(_port_or_ports: object) -> None:
                         nonlocal i, t0
                         if i >= 0:
                             samples[i] = now() - t0
                         i += 1
+                        progress[0] = i + warmup
                         if i == n:
                             h.remove_event_handler()
                             done.set_result(None)
@@ -229,14 +328,14 @@ def run_python(mode: str, lab: str, n: int, warmup: int) -> float:
                         t0 = now()
                         send(p)  # p is unmasked when this returns
 
-                    h.add_event_handler(on_event)
+                    h.add_event_handler(on_event, batch=batch)
                     t0 = now()
                     send(p)
                     await done
-                run_async(pingpong_handler, mode)
+                run_async(pingpong_handler, kind)
             else:
                 async def pingpong() -> None:
-                    send, wait_async, unmask = h.send, h.wait_async, h.unmask
+                    wait_async, unmask = h.wait_async, h.unmask
                     for i in range(-warmup, n):
                         t0 = now()
                         send(p)
@@ -244,44 +343,42 @@ def run_python(mode: str, lab: str, n: int, warmup: int) -> float:
                         unmask(p)
                         if i >= 0:
                             samples[i] = now() - t0
-                run_async(pingpong, mode)
+                        progress[0] = i + warmup + 1
+                run_async(pingpong, kind)
         except BaseException:
-            proc.kill()
-            proc.wait()
+            stop_child(proc, True)
             raise
-        stop_child(proc)
+        stop_child(proc, False)
     return statistics.median(samples) / 1000.0
 
 
-def run_floor(mode: str, n: int, warmup: int) -> float:
+def run_floor(kind: str, n: int, warmup: int) -> float:
     """The same ping-pong over two pipes with no evtchnx at all: what any
     Python (blocking) or asyncio program pays for one wake-up per side.
-    Median round trip in microseconds."""
+    Median round trip in microseconds; raises Stall."""
     to_child_r, to_child_w = os.pipe()
     to_parent_r, to_parent_w = os.pipe()
-    proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "--child", mode,
-         str(to_child_r), str(to_parent_w), str(n + warmup)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        pass_fds=(to_child_r, to_parent_w))
+    now = time.perf_counter_ns
+    progress = _progress
+    samples = [0] * n
+    read, write = os.read, os.write
+    rfd, wfd = to_parent_r, to_child_w
+    try:
+        proc = start([sys.executable, os.path.abspath(__file__), "--child", kind,
+                      str(to_child_r), str(to_parent_w), str(n + warmup)],
+                     pass_fds=(to_child_r, to_parent_w))
+    except BaseException:
+        for fd in (to_child_r, to_parent_w, to_parent_r, to_child_w):
+            os.close(fd)
+        raise
     os.close(to_child_r)
     os.close(to_parent_w)
+    progress[0] = 0
     try:
-        assert proc.stdout is not None
-        if proc.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"{mode} child did not start")
-        now = time.perf_counter_ns
-        samples = [0] * n
-        read, write = os.read, os.write
-        rfd, wfd = to_parent_r, to_child_w
-        if mode == "floor-blocking":
-            for i in range(-warmup, n):
-                t0 = now()
-                write(wfd, b"x")
-                read(rfd, 64)
-                if i >= 0:
-                    samples[i] = now() - t0
-        elif mode == "floor-asyncio-cb":
+        if kind == "floor-blocking":
+            measure(kind, samples, n, warmup, lambda: write(wfd, b"x"),
+                    lambda: read(rfd, 64))
+        elif kind.startswith("floor-cb-"):
             async def pingpong_cb() -> None:
                 loop = asyncio.get_running_loop()
                 done = loop.create_future()
@@ -294,6 +391,7 @@ def run_floor(mode: str, n: int, warmup: int) -> float:
                     if i >= 0:
                         samples[i] = now() - t0
                     i += 1
+                    progress[0] = i + warmup
                     if i == n:
                         loop.remove_reader(rfd)
                         done.set_result(None)
@@ -305,7 +403,7 @@ def run_floor(mode: str, n: int, warmup: int) -> float:
                 t0 = now()
                 write(wfd, b"x")
                 await done
-            run_async(pingpong_cb, mode)
+            run_async(pingpong_cb, kind)
         else:
             async def pingpong() -> None:
                 loop = asyncio.get_running_loop()
@@ -324,25 +422,27 @@ def run_floor(mode: str, n: int, warmup: int) -> float:
                     await waiter
                     if i >= 0:
                         samples[i] = now() - t0
-            run_async(pingpong, mode)
+                    progress[0] = i + warmup + 1
+            run_async(pingpong, kind)
     except BaseException:
-        proc.kill()
-        proc.wait()
+        stop_child(proc, True)
         raise
     finally:
         os.close(to_parent_r)
         os.close(to_child_w)
-    stop_child(proc)
+    stop_child(proc, False)
     return statistics.median(samples) / 1000.0
 
 
-RTT_LINE = re.compile(r"^rtt evtchnx (poll\+pending|wait)\s+median\s+"
-                      r"([0-9.]+) us/rt")
+RESULT_LINE = re.compile(r"^RESULT (rtt\.evtchnx(?:_wait)?_us) median=(\S+) "
+                         r".*valid=(\d+)/")
 
 
-def run_c(rtt: str, n: int, warmup: int, verbose: bool) -> dict:
-    """The C figures of one round: {"poll+pending": us, "wait": us}."""
-    res = subprocess.run([rtt, "-r", "1", "-n", str(n), "-w", str(warmup)],
+def run_c(rtt: str, n: int, warmup: int, stall: int, verbose: bool) -> dict:
+    """The C figures of one round: {"c-poll": us, "c-wait": us}, with None
+    for a figure whose round was invalid."""
+    res = subprocess.run([rtt, "-r", "1", "-n", str(n), "-w", str(warmup),
+                          "-s", str(stall)],
                          capture_output=True, text=True, timeout=600)
     if verbose:
         sys.stdout.write("".join("    | " + line + "\n"
@@ -352,11 +452,12 @@ def run_c(rtt: str, n: int, warmup: int, verbose: bool) -> dict:
                            + res.stderr.strip())
     out = {}
     for line in res.stdout.splitlines():
-        m = RTT_LINE.match(line)
+        m = RESULT_LINE.match(line)
         if m:
-            out[m.group(1)] = float(m.group(2))
-    if set(out) != {"poll+pending", "wait"}:
-        raise RuntimeError(f"could not read {rtt}'s output")
+            key = "c-wait" if m.group(1).endswith("wait_us") else "c-poll"
+            out[key] = float(m.group(2)) if int(m.group(3)) else None
+    if set(out) != {"c-poll", "c-wait"}:
+        raise RuntimeError(f"could not read {rtt}'s RESULT lines")
     return out
 
 
@@ -367,8 +468,29 @@ def default_rtt() -> str:
     return os.path.join(build, "bench", "rtt")
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
+# ---- figures ---------------------------------------------------------------
+
+def result(name: str, values: list, rounds: int, target: str = "",
+           decimals: int = 3) -> str:
+    """The RESULT line of a figure (as bench_util.h's bench_result()) and
+    its verdict; ``values`` holds the figure of each valid round."""
+    if target:
+        op, t = target[:2], float(target[2:])
+    if not values:
+        verdict = "INVALID" if target else "REPORT"
+        print(f"RESULT {name} median=nan min=nan max=nan valid=0/{rounds} "
+              f"target{target or '=none'} verdict={verdict}")
+        return verdict
+    med = statistics.median(values)
+    if target:
+        verdict = "PASS" if (med <= t if op == "<=" else med >= t) else "FAIL"
+    else:
+        verdict = "REPORT"
+    print(f"RESULT {name} median={med:.{decimals}f} "
+          f"min={min(values):.{decimals}f} max={max(values):.{decimals}f} "
+          f"valid={len(values)}/{rounds} target{target or '=none'} "
+          f"verdict={verdict}")
+    return verdict
 
 
 def main() -> int:
@@ -381,104 +503,126 @@ def main() -> int:
     ap.add_argument("-w", type=int, default=500,
                     help="unmeasured warm-up round trips")
     ap.add_argument("-r", type=int, default=5, help="rounds")
+    ap.add_argument("-s", type=int, default=2,
+                    help="a kind that completes no round trip for this many "
+                    "seconds lost a message: its round is invalid")
     ap.add_argument("-t", type=int, default=600, help="watchdog, seconds")
     ap.add_argument("-v", action="store_true", help="print every round")
     args = ap.parse_args()
-    if args.n < 1 or args.w < 0 or args.r < 1:
-        ap.error("-n and -r must be >= 1, -w >= 0")
-    signal.alarm(args.t)
+    if args.n < 1 or args.w < 0 or args.r < 1 or args.s < 1:
+        ap.error("-n, -r and -s must be >= 1, -w >= 0")
+    deadline = time.monotonic() + args.t
+    _stall_s[0] = float(args.s)
     rtt = args.rtt or default_rtt()
     if not os.access(rtt, os.X_OK):
         print(f"py_pingpong: C program {rtt} not found (build the bench "
               "target, or pass --rtt)", file=sys.stderr)
         return 1
 
+    kinds = ["c", "blocking", "floor-blocking"]
+    for lp in LOOPS:
+        kinds += [f"await-{lp}", f"batch-{lp}", f"handler-{lp}",
+                  f"floor-await-{lp}", f"floor-cb-{lp}"]
     print(f"py_pingpong: {sys.executable} {sys.version.split()[0]}, evtchnx "
-          f"{evtchnx.version()}, nproc {os.cpu_count()}, {args.n} round trips "
-          f"x {args.r} rounds (warm-up {args.w}), figures are medians of "
-          "rounds")
-    c_wait, c_poll, py_b, py_a, rb, ra = [], [], [], [], [], []
-    fl_b, fl_a, py_u = [], [], []
-    py_h, fl_c, rh = [], [], []
-    for k in range(args.r):
-        lab = f"sim:pybench-{os.getpid()}-{k}"
-        kinds = ["c", "blocking", "asyncio", "asyncio-handler",
-                 "floor-blocking", "floor-asyncio", "floor-asyncio-cb"]
-        if uvloop is not None:
-            kinds.append("asyncio-uvloop")
-        if k % 2:
-            kinds.reverse()
-        res = {}
-        for kind in kinds:
-            if kind == "c":
-                res.update(run_c(rtt, args.n, args.w, args.v))
-            elif kind.startswith("floor-"):
-                res[kind] = run_floor(kind, args.n, args.w)
-            else:
-                res[kind] = run_python(kind, f"{lab}-{kind}", args.n,
-                                       args.w)
-        c_wait.append(res["wait"])
-        c_poll.append(res["poll+pending"])
-        py_b.append(res["blocking"])
-        py_a.append(res["asyncio"])
-        fl_b.append(res["floor-blocking"])
-        fl_a.append(res["floor-asyncio"])
-        py_h.append(res["asyncio-handler"])
-        fl_c.append(res["floor-asyncio-cb"])
-        if "asyncio-uvloop" in res:
-            py_u.append(res["asyncio-uvloop"])
-        rb.append(res["blocking"] / res["wait"])
-        ra.append(res["asyncio"] / res["poll+pending"])
-        rh.append(res["asyncio-handler"] / res["poll+pending"])
-        if args.v:
-            print(f"  round {k + 1}: C wait {res['wait']:.1f}  C poll "
-                  f"{res['poll+pending']:.1f}  py blocking "
-                  f"{res['blocking']:.1f}  py asyncio {res['asyncio']:.1f}  "
-                  f"handler {res['asyncio-handler']:.1f}  "
-                  f"floors {res['floor-blocking']:.1f} "
-                  f"{res['floor-asyncio']:.1f} "
-                  f"{res['floor-asyncio-cb']:.1f} us/rt  ratios {rb[-1]:.3f} "
-                  f"{ra[-1]:.3f} {rh[-1]:.3f}")
+          f"{evtchnx.version()}, loops {', '.join(LOOPS)}"
+          f"{'' if uvloop else ' (uvloop not installed)'}, nproc "
+          f"{os.cpu_count()}, {args.n} round trips x {args.r} rounds (warm-up "
+          f"{args.w}), figures are medians of the valid rounds")
+    load = os.getloadavg()[0]
+    if load > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {load:.2f} on {os.cpu_count()} CPUs: "
+              "other processes compete for the CPUs, figures are noisy")
 
-    med = statistics.median
-    print(f"py C evtchnx wait          median {med(c_wait):6.1f} us/rt")
-    print(f"py C evtchnx poll+pending  median {med(c_poll):6.1f} us/rt")
-    print(f"py python blocking         median {med(py_b):6.1f} us/rt")
-    print(f"py python asyncio          median {med(py_a):6.1f} us/rt"
-          "  (await wait_async / async for)")
-    print(f"py python asyncio handler  median {med(py_h):6.1f} us/rt"
-          "  (add_event_handler)")
-    print(f"py floor python pipes      median {med(fl_b):6.1f} us/rt"
-          "  (report only)")
-    print(f"py floor asyncio pipes     median {med(fl_a):6.1f} us/rt"
-          "  (report only: add_reader + a future per message)")
-    print(f"py floor asyncio pipes cb  median {med(fl_c):6.1f} us/rt"
-          "  (report only: add_reader, answer in the callback)")
-    print(f"py per-round ratios        blocking median {med(rb):.3f} "
-          f"min {min(rb):.3f} max {max(rb):.3f}; asyncio median "
-          f"{med(ra):.3f} min {min(ra):.3f} max {max(ra):.3f}; handler "
-          f"median {med(rh):.3f} min {min(rh):.3f} max {max(rh):.3f}")
-    r_b = med(py_b) / med(c_wait)
-    r_a = med(py_a) / med(c_poll)
-    print(f"ratio python-blocking/C {r_b:.3f} (target <= 1.3) "
-          f"{verdict(r_b <= 1.3)}")
-    r_h = med(py_h) / med(c_poll)
-    print(f"ratio python-asyncio/C {r_a:.3f} (target <= 2) "
-          f"{verdict(r_a <= 2.0)}")
-    print(f"ratio python-asyncio-handler/C {r_h:.3f} (target <= 2) "
-          f"{verdict(r_h <= 2.0)}")
-    if py_u:
-        print(f"ratio python-asyncio-uvloop/C {med(py_u) / med(c_poll):.3f} "
-              f"(report only: {med(py_u):.1f} us/rt on uvloop)")
-    print(f"ratio asyncio-floor/C {med(fl_a) / med(c_poll):.3f} (report only: "
-          "asyncio itself with futures, no evtchnx)")
-    print(f"ratio asyncio-cb-floor/C {med(fl_c) / med(c_poll):.3f} (report "
-          "only: asyncio itself with callbacks, no evtchnx)")
-    print(f"ratio python-asyncio/asyncio-floor {med(py_a) / med(fl_a):.3f} "
-          "(report only: what the binding adds to await-style asyncio)")
-    print(f"ratio python-asyncio-handler/asyncio-cb-floor "
-          f"{med(py_h) / med(fl_c):.3f} (report only: what the binding adds "
-          "to callback-style asyncio)")
+    rounds = []  # per round: {kind: us or None}
+    for k in range(args.r):
+        order = kinds[k % len(kinds):] + kinds[:k % len(kinds)]
+        if k % 2:
+            order.reverse()
+        res = {}
+        for kind in order:
+            if time.monotonic() > deadline:
+                print("py_pingpong: watchdog expired", file=sys.stderr)
+                return 3
+            if kind == "c":
+                res.update(run_c(rtt, args.n, args.w, args.s, args.v))
+                continue
+            _progress[0] = -1
+            if kind.endswith("blocking"):
+                blocking_watch()
+            try:
+                if kind.startswith("floor-"):
+                    res[kind] = run_floor(kind, args.n, args.w)
+                else:
+                    res[kind] = run_python(
+                        kind, f"sim:pybench-{os.getpid()}-{k}-{kind}",
+                        args.n, args.w)
+            except Stall as e:
+                print(f"py_pingpong: round {k + 1}: {kind} lost a message "
+                      f"({e}): round invalid")
+                res[kind] = None
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        rounds.append(res)
+        bad = [kd for kd, v in res.items() if v is None]
+        print(f"py round {k + 1}: " + "  ".join(
+            f"{kd} {'INVALID' if res[kd] is None else format(res[kd], '.1f')}"
+            for kd in ["c-poll", "c-wait"] + kinds[1:]) + " us/rt"
+            + (f"  INVALID ({', '.join(bad)})" if bad else ""))
+
+    valid = [r for r in rounds if all(v is not None for v in r.values())]
+    nr = len(rounds)
+    print(f"py rounds {len(valid)} valid, {nr - len(valid)} invalid (a kind, "
+          "floor included, did not complete its round trips; left out)")
+
+    def col(kind):
+        return [r[kind] for r in valid]
+
+    def ratio(a, b):
+        return [r[a] / r[b] for r in valid]
+
+    for kind in ["c-poll", "c-wait"] + kinds[1:]:
+        v = col(kind)
+        if v:
+            print(f"py {kind:22s} median {statistics.median(v):8.1f} us/rt  "
+                  f"min {min(v):8.1f}  max {max(v):8.1f}"
+                  f"{'  (floor)' if kind.startswith('floor-') else ''}")
+    figures = [
+        ("py.blocking_c_ratio", "python-blocking/C-wait", "blocking", "c-wait",
+         f"<={BLOCKING_TARGET}"),
+        ("py.blocking_floor_ratio", "python-blocking/pipes-floor", "blocking",
+         "floor-blocking", ""),
+    ]
+    for lp in LOOPS:
+        figures += [
+            (f"py.{lp}.await_floor_ratio", f"await-{lp}/floor-await-{lp}",
+             f"await-{lp}", f"floor-await-{lp}", f"<={FLOOR_TARGET}"),
+            (f"py.{lp}.batch_floor_ratio", f"batch-{lp}/floor-cb-{lp}",
+             f"batch-{lp}", f"floor-cb-{lp}", f"<={FLOOR_TARGET}"),
+            (f"py.{lp}.handler_floor_ratio", f"handler-{lp}/floor-cb-{lp}",
+             f"handler-{lp}", f"floor-cb-{lp}", ""),
+            (f"py.{lp}.await_c_ratio", f"await-{lp}/C-poll+pending",
+             f"await-{lp}", "c-poll", ""),
+            (f"py.{lp}.batch_c_ratio", f"batch-{lp}/C-poll+pending",
+             f"batch-{lp}", "c-poll", ""),
+            (f"py.{lp}.floor_await_c_ratio", f"floor-await-{lp}/C-poll+pending",
+             f"floor-await-{lp}", "c-poll", ""),
+        ]
+    lines = []
+    for key, label, a, b, target in figures:
+        v = ratio(a, b)
+        med = f"{statistics.median(v):.3f}" if v else "n/a"
+        if target:
+            ok = (statistics.median(v) <= float(target[2:])) if v else None
+            verdict = "INVALID" if ok is None else "PASS" if ok else "FAIL"
+            print(f"ratio {label} {med} (target {target}) {verdict}"
+                  f"{'' if len(v) == nr else ' (over the valid rounds only)' if v else ' (no valid round)'}")
+        else:
+            print(f"ratio {label} {med} (report only)")
+        lines.append((key, v, target))
+    for key, v, target in lines:
+        result(key, v, nr, target)
+    for kind in ["c-poll", "c-wait"] + kinds[1:]:
+        result("py." + kind.replace("-", "_") + "_us", col(kind), nr, "", 2)
     return 0
 
 

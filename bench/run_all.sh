@@ -6,9 +6,12 @@
 #
 #   sh bench/run_all.sh BUILD/bench
 #
-# BUILD/bench holds the benchmark programs (rtt, burst).  Extra arguments
-# per program come from the environment, separated by spaces:
-#   RTT_ARGS="-n 50000 -r 7" BURST_ARGS="-n 8000000" sh bench/run_all.sh BUILD/bench
+# BUILD/bench holds the benchmark programs (rtt, burst, ctl).  Extra
+# arguments per program come from the environment, separated by spaces:
+#   RTT_ARGS="-n 50000 -r 7" BURST_ARGS="-n 8000000" CTL_ARGS="-r 7" \
+#       PY_ARGS="-n 10000" sh bench/run_all.sh BUILD/bench
+# With BENCH_PYTHON set to a Python interpreter (and PYTHONPATH to
+# BUILD/python), bench/py_pingpong.py runs too.
 #
 # Each program prints a machine-readable line per figure,
 #   RESULT NAME median=M min=M max=M valid=V/N target<=T verdict=PASS
@@ -20,6 +23,7 @@
 set -u
 
 bindir=${1:-.}
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/evtchnx-bench.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
@@ -37,20 +41,29 @@ fi
 
 failed=0
 # run NAME ARGS...: run one program, show its output, keep it for the report.
+# With $interp set, the program is a script run by that interpreter.
+interp=
 run() {
 	name=$1
 	shift
 	prog="$bindir/$name"
+	[ -n "$interp" ] && prog="$here/$name"
 	echo
 	echo "-- $name $*"
-	if [ ! -x "$prog" ]; then
+	if [ -n "$interp" ]; then
+		[ -r "$prog" ] && found=1 || found=0
+	else
+		[ -x "$prog" ] && found=1 || found=0
+	fi
+	if [ "$found" = 0 ]; then
 		echo "$name: $prog not found (build the 'bench' target first)"
 		failed=1
 		return
 	fi
-	# Each program has its own watchdog (-t, 300 s by default); timeout(1)
-	# is only a backstop.
-	{ timeout -k 10 900 "$prog" "$@" 2>&1; echo $? >"$tmp/$name.rc"; } |
+	# Each program has its own watchdog (-t, 300 or 600 s by default);
+	# timeout(1) is only a backstop.
+	# shellcheck disable=SC2086 # $interp is empty or one word on purpose
+	{ timeout -k 10 900 $interp "$prog" "$@" 2>&1; echo $? >"$tmp/$name.rc"; } |
 		tee "$tmp/$name.out"
 	rc=$(cat "$tmp/$name.rc" 2>/dev/null || echo 1)
 	if [ "$rc" != 0 ]; then
@@ -64,6 +77,14 @@ run() {
 run rtt ${RTT_ARGS:-}
 # shellcheck disable=SC2086
 run burst ${BURST_ARGS:-}
+# shellcheck disable=SC2086
+run ctl ${CTL_ARGS:-}
+if [ -n "${BENCH_PYTHON:-}" ]; then
+	interp=$BENCH_PYTHON
+	# shellcheck disable=SC2086
+	run py_pingpong.py --rtt "$bindir/rtt" ${PY_ARGS:-}
+	interp=
+fi
 # Built where Xen's xenevtchn.h is installed (libxen-dev).
 if [ -x "$bindir/xen_compat_rtt" ]; then
 	# shellcheck disable=SC2086
@@ -72,11 +93,14 @@ fi
 
 echo
 echo "== report: medians of the valid rounds, targets from the design (a report, not a test) =="
-for name in rtt burst xen_compat_rtt; do
+for name in rtt burst ctl py_pingpong.py xen_compat_rtt; do
 	[ -f "$tmp/$name.out" ] || continue
-	grep -E '^(ratio |memory |RESULT |burst note:)' "$tmp/$name.out"
+	grep -E '^(ratio |memory |cpu |RESULT |burst note:|rtt note:|ctl set-up of the full)' "$tmp/$name.out"
 done
 [ -f "$tmp/failures" ] && cat "$tmp/failures"
+if [ -r /proc/loadavg ]; then
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 # Figures with a target say PASS or FAIL; INVALID when no round was valid.
 count() {
 	cat "$tmp"/*.out 2>/dev/null | grep '^RESULT .* target[<>]' | grep -c "verdict=$1\$"

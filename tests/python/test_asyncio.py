@@ -1,19 +1,71 @@
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: 2026 The evtchnx authors
 """asyncio integration: wait_async(), async for ... in events(), draining
-per readiness event, several waiters, cancellation and closing."""
+per readiness event, several waiters, cancellation and closing, event
+handlers (per port and batch); every test runs on asyncio's default loop
+and on uvloop."""
 
 import asyncio
+import errno
+import importlib.util
+import os
+import subprocess
+import sys
 
 import pytest
 
 import evtchnx
+import evtchnx._asyncio as aio
 
 from conftest import readable
 
+# The loop the tests of this module run on (set by the fixture below).
+_loop_factory = asyncio.new_event_loop
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def loop_kind(request):
+    """Run each test on asyncio's default loop and on uvloop."""
+    global _loop_factory
+    if request.param == "uvloop":
+        uvloop = pytest.importorskip(
+            "uvloop", reason="uvloop is not installed (Debian's python3-uvloop)")
+        _loop_factory = uvloop.new_event_loop
+    else:
+        _loop_factory = asyncio.new_event_loop
+    yield request.param
+    _loop_factory = asyncio.new_event_loop
+
 
 def run(coro, timeout=30):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+    """asyncio.run() on the loop of the test."""
+    with asyncio.Runner(loop_factory=_loop_factory) as runner:
+        return runner.run(asyncio.wait_for(coro, timeout))
+
+
+async def events_ping_pong(a, p, b, q, n):
+    """``n`` exchanges through events() in one loop: a pings on p, b
+    answers on q.  Returns the counts of both sides."""
+    async def pinger():
+        a.send(p)
+        count = 0
+        async for port in a.events():
+            assert port == p
+            count += 1
+            if count == n:
+                return count
+            a.send(p)
+
+    async def ponger():
+        count = 0
+        async for port in b.events():
+            assert port == q
+            b.send(q)
+            count += 1
+            if count == n:
+                return count
+
+    return await asyncio.gather(pinger(), ponger())
 
 
 def test_wait_async(channel):
@@ -187,31 +239,7 @@ def test_several_loops_in_turn(channel):
 
 def test_ping_pong_in_one_loop(channel):
     a, p, b, q = channel
-    n = 200
-
-    async def pinger():
-        a.send(p)
-        count = 0
-        async for port in a.events():
-            assert port == p
-            count += 1
-            if count == n:
-                return count
-            a.send(p)
-
-    async def ponger():
-        count = 0
-        async for port in b.events():
-            assert port == q
-            b.send(q)
-            count += 1
-            if count == n:
-                return count
-
-    async def main():
-        return await asyncio.gather(pinger(), ponger())
-
-    assert run(main()) == [n, n]
+    assert run(events_ping_pong(a, p, b, q, 200)) == [200, 200]
 
 
 def test_closed_handle_async():
@@ -237,23 +265,6 @@ def test_events_keep_one_reader(channel):
     n = 200
     added = []
 
-    async def pinger():
-        a.send(p)
-        count = 0
-        async for _ in a.events():
-            count += 1
-            if count == n:
-                return count
-            a.send(p)
-
-    async def ponger():
-        count = 0
-        async for _ in b.events():
-            b.send(q)
-            count += 1
-            if count == n:
-                return count
-
     async def main():
         loop = asyncio.get_running_loop()
         add_reader = loop.add_reader
@@ -263,7 +274,7 @@ def test_events_keep_one_reader(channel):
             return add_reader(fd, *args)
 
         loop.add_reader = counting_add_reader
-        return await asyncio.gather(pinger(), ponger())
+        return await events_ping_pong(a, p, b, q, n)
 
     assert run(main()) == [n, n]
     assert sorted(added) == sorted([a.fileno(), b.fileno()])
@@ -440,7 +451,8 @@ def test_handler_removes_itself_loses_nothing(handle):
     assert sorted(seen + rest) == sorted(q for _, q in pairs)
 
 
-def test_handler_gets_queued_ports(handle):
+@pytest.mark.parametrize("batch", [False, True])
+def test_handler_gets_queued_ports(handle, batch):
     a = handle(domid=1)
     b = handle(domid=2)
     pairs = []
@@ -455,8 +467,11 @@ def test_handler_gets_queued_ports(handle):
     first_port = run(first())  # leaves three ports queued in b
 
     async def main():
-        rec = Recorder()
-        b.add_event_handler(rec)
+        if batch:
+            rec = BatchRecorder()
+        else:
+            rec = Recorder()
+        b.add_event_handler(rec, batch=batch)
         await rec.next(3)
         await settle()
         b.remove_event_handler()
@@ -534,7 +549,7 @@ def test_handler_conflicts(channel):
 
 def test_handler_with_explicit_loop(channel):
     a, p, b, q = channel
-    loop = asyncio.new_event_loop()
+    loop = _loop_factory()
     try:
         rec = Recorder()
         b.add_event_handler(rec, loop=loop)
@@ -570,7 +585,10 @@ def test_handler_close_stops_it(channel):
     run(main())
 
 
-def test_handler_ping_pong_in_one_loop(channel):
+@pytest.mark.parametrize("batch", [False, True])
+def test_handler_ping_pong_in_one_loop(channel, batch):
+    """No lost wake-up: each exchange answered from a handler, per port or
+    batch (then called with the list of the one port)."""
     a, p, b, q = channel
     n = 200
 
@@ -579,7 +597,7 @@ def test_handler_ping_pong_in_one_loop(channel):
         count = [0, 0]
 
         def ping(port):
-            assert port == p
+            assert port == ([p] if batch else p)
             count[0] += 1
             if count[0] == n:
                 done.set_result(None)
@@ -587,12 +605,12 @@ def test_handler_ping_pong_in_one_loop(channel):
                 a.send(p)
 
         def pong(port):
-            assert port == q
+            assert port == ([q] if batch else q)
             count[1] += 1
             b.send(q)
 
-        a.add_event_handler(ping)
-        b.add_event_handler(pong)
+        a.add_event_handler(ping, batch=batch)
+        b.add_event_handler(pong, batch=batch)
         a.send(p)
         await asyncio.wait_for(done, 30)
         a.remove_event_handler()
@@ -600,3 +618,269 @@ def test_handler_ping_pong_in_one_loop(channel):
         return count
 
     assert run(main()) == [n, n]
+
+
+# ---- add_event_handler(batch=True) ----------------------------------------
+
+class BatchRecorder:
+    """A batch event handler that records its calls and wakes a test."""
+
+    def __init__(self, fail=False):
+        self.calls = []
+        self.fail = fail
+        self.arrived = asyncio.Event()
+
+    def __call__(self, ports):
+        self.calls.append(list(ports))
+        self.arrived.set()
+        if self.fail:
+            raise RuntimeError(f"batch failure {len(self.calls)}")
+
+    @property
+    def ports(self):
+        return [p for call in self.calls for p in call]
+
+    async def next(self, count):
+        """Wait until ``count`` ports were handed over in all."""
+        while len(self.ports) < count:
+            self.arrived.clear()
+            await asyncio.wait_for(self.arrived.wait(), 10)
+
+
+def fake_unmask_batch(box, ports):
+    """The contract of the C module's evtchnx_unmask_batch, over the single
+    call: (count, 0), or (count, -errno) at the port that failed."""
+    for i, port in enumerate(ports):
+        try:
+            evtchnx._c.evtchnx_unmask(box, port)
+        except OSError as e:
+            return i, -e.errno
+    return len(ports), 0
+
+
+async def send_to_batch_handler(a, b, pairs, also=None):
+    """Send on every pair to a BatchRecorder installed on ``b`` (which
+    then calls ``also(ports)``), wait for all, remove it; return it."""
+    rec = BatchRecorder()
+
+    def on_ports(ports):
+        rec(ports)
+        if also is not None:
+            also(ports)
+
+    b.add_event_handler(on_ports, batch=True)
+    for p, _ in pairs:
+        a.send(p)
+    await rec.next(len(pairs))
+    b.remove_event_handler()
+    return rec
+
+
+def many_channels(handle, n):
+    a = handle(domid=1)
+    b = handle(domid=2)
+    pairs = []
+    for _ in range(n):
+        p = a.alloc_unbound(2)
+        pairs.append((p, b.bind_interdomain(1, p)))
+    while True:  # binding left each new port pending
+        taken = b.pending_batch(512)
+        if not taken:
+            break
+        for q in taken:
+            b.unmask(q)
+    return a, b, pairs
+
+
+def test_batch_handler_one_call_per_readiness(handle):
+    a, b, pairs = many_channels(handle, 300)  # more than one C batch
+    readiness = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        add_reader = loop.add_reader
+
+        def counting_add_reader(fd, cb, *args):
+            def counted(*x):
+                readiness.append(len(rec.calls))
+                cb(*x)
+            return add_reader(fd, counted, *args)
+
+        loop.add_reader = counting_add_reader
+        rec = BatchRecorder()
+        b.add_event_handler(rec, batch=True)
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(len(pairs))
+        await settle()
+        b.remove_event_handler()
+        return rec
+
+    rec = run(main())
+    # One readiness event, one call with all 300 ports.
+    assert readiness[:1] == [0]
+    assert len(rec.calls) == 1
+    assert sorted(rec.ports) == sorted(q for _, q in pairs)
+    assert not readable(b)
+    # Every port was unmasked: the next events are delivered.
+    for p, _ in pairs:
+        a.send(p)
+    got = []
+    while len(got) < len(pairs):
+        more = b.pending_batch(512)
+        assert more, "an event was lost"
+        got += more
+    assert sorted(got) == sorted(q for _, q in pairs)
+
+
+def test_batch_handler_unmasks_in_one_call(handle, monkeypatch):
+    a, b, pairs = many_channels(handle, 40)
+    calls = []
+
+    def recording_unmask_batch(box, ports):
+        calls.append(list(ports))
+        return fake_unmask_batch(box, ports)
+
+    monkeypatch.setattr(aio, "_unmask_batch", recording_unmask_batch)
+    rec = run(send_to_batch_handler(a, b, pairs))
+    assert len(calls) == len(rec.calls)
+    assert [sorted(c) for c in calls] == [sorted(c) for c in rec.calls]
+    for p, _ in pairs[:5]:
+        a.send(p)
+    assert sorted(b.pending_batch(10)) == sorted(q for _, q in pairs[:5])
+
+
+@pytest.mark.parametrize("unmask_batch", ["module", "fake", "none"])
+def test_batch_handler_unbinding_a_port(handle, monkeypatch, unmask_batch):
+    """A port the handler unbinds is skipped (ENOTCONN); the others are
+    unmasked, with the C module's batch call (when the package wraps it),
+    with one that keeps to its contract, and with the per-port fallback."""
+    a, b, pairs = many_channels(handle, 6)
+    monkeypatch.setattr(aio, "_unmask_batch", {
+        "module": aio._find_unmask_batch(), "fake": fake_unmask_batch,
+        "none": None}[unmask_batch])
+    gone = pairs[2][1]
+    rec = run(send_to_batch_handler(a, b, pairs,
+                                    lambda ports: b.unbind(gone)))
+    assert sorted(rec.ports) == sorted(q for _, q in pairs)
+    for p, _ in pairs:
+        a.send(p)
+    assert sorted(b.pending_batch(10)) == sorted(
+        q for _, q in pairs if q != gone)
+
+
+def test_unmask_ports_raises_other_errors(handle, monkeypatch):
+    b = handle(domid=2)
+    monkeypatch.setattr(aio, "_unmask_batch",
+                        lambda box, ports: (0, -errno.EINVAL))
+    with pytest.raises(OSError) as exc:
+        aio.unmask_ports(b._box, [5])
+    assert exc.value.errno == errno.EINVAL
+    monkeypatch.setattr(aio, "_unmask_batch", None)
+    with pytest.raises(OSError) as exc:
+        aio.unmask_ports(b._box, [0])
+    assert exc.value.errno == errno.EINVAL
+
+
+def test_batch_handler_errors_lose_no_event(handle):
+    a, b, pairs = many_channels(handle, 3)
+    contexts = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, ctx: contexts.append(ctx))
+        rec = BatchRecorder(fail=True)
+        b.add_event_handler(rec, batch=True)
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(3)
+        # Unmasked although the handler raised: the next sends arrive.
+        for p, _ in pairs:
+            a.send(p)
+        await rec.next(6)
+        b.remove_event_handler()
+        return rec
+
+    rec = run(main())
+    qs = sorted(q for _, q in pairs)
+    assert sorted(rec.ports[:3]) == qs and sorted(rec.ports[3:]) == qs
+    assert len(contexts) == len(rec.calls)
+    assert str(contexts[0]["exception"]) == "batch failure 1"
+    assert sorted(contexts[0]["ports"]) == sorted(rec.calls[0])
+    assert contexts[0]["handle"] is b
+
+
+def test_batch_handler_unmask_false(channel):
+    a, p, b, q = channel
+
+    async def main():
+        rec = BatchRecorder()
+        b.add_event_handler(rec, batch=True, unmask=False)
+        a.send(p)
+        await rec.next(1)
+        a.send(p)  # latched while masked
+        await settle()
+        assert rec.calls == [[q]]
+        b.unmask(q)
+        await rec.next(2)
+        b.remove_event_handler()
+
+    run(main())
+    b.unmask(q)
+
+
+def test_batch_handler_close_from_handler(channel):
+    a, p, b, q = channel
+    calls = []
+
+    async def main():
+        def on_ports(ports):
+            calls.append(ports)
+            b.close()
+
+        b.add_event_handler(on_ports, batch=True)
+        a.send(p)
+        await settle()
+        a.send(p)
+        await settle()
+
+    run(main())
+    assert calls == [[q]]
+
+
+# ---- the event loop --------------------------------------------------------
+
+def test_new_event_loop_and_run(loop_kind):
+    async def main():
+        return type(asyncio.get_running_loop()).__module__
+
+    uvloop_here = importlib.util.find_spec("uvloop") is not None
+    module = evtchnx.run(main())
+    assert module.startswith("uvloop") == uvloop_here
+    loop = evtchnx.new_event_loop()
+    try:
+        assert type(loop).__module__.startswith("uvloop") == uvloop_here
+    finally:
+        loop.close()
+
+
+def test_no_uvloop_environment():
+    """$EVTCHNX_NO_UVLOOP picks asyncio's own loop (in a new interpreter,
+    so that the variable is read as a user would set it)."""
+    code = ("import asyncio, evtchnx\n"
+            "async def main():\n"
+            "    return type(asyncio.get_running_loop()).__module__\n"
+            "print(evtchnx.run(main()))\n")
+    env = dict(os.environ, EVTCHNX_NO_UVLOOP="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith("asyncio")
+
+
+def test_run_on_new_event_loop_ping_pong(channel):
+    """A ping-pong through events() on evtchnx.run()'s loop, and a clean
+    shutdown: the loop closes with the handles' readers removed."""
+    a, p, b, q = channel
+    assert evtchnx.run(events_ping_pong(a, p, b, q, 100)) == [100, 100]
+    assert not readable(a) and not readable(b)

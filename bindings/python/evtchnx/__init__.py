@@ -48,9 +48,9 @@ import enum
 import errno as _errno
 import os
 import weakref
-from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
-                    Iterator, List, NamedTuple, Optional, Sequence, Tuple,
-                    cast)
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine,
+                    Deque, Dict, Iterator, List, NamedTuple, Optional,
+                    Sequence, Tuple, TypeVar, cast)
 
 from . import _evtchnx as _c
 
@@ -68,6 +68,7 @@ __all__ = [
     "STATE_CLOSED", "STATE_UNBOUND", "STATE_INTERDOMAIN", "STATE_PIRQ",
     "STATE_VIRQ", "STATE_IPI",
     "VERSION", "version", "strerror", "__version__",
+    "new_event_loop", "run",
 ]
 
 #: The caller's own domain, where a domain id is expected.
@@ -254,6 +255,28 @@ def _load_asyncio() -> "ModuleType":
     from . import _asyncio
     _aio = _asyncio
     return _asyncio
+
+
+_T = TypeVar("_T")
+
+
+def new_event_loop() -> "asyncio.AbstractEventLoop":
+    """A new asyncio event loop for evtchnx programs: uvloop's when the
+    ``uvloop`` package is installed (Debian's python3-uvloop) and
+    ``$EVTCHNX_NO_UVLOOP`` is not set, else asyncio's default loop.  The
+    handle's asyncio API works with either; uvloop's is the faster.
+    Pass it as ``asyncio.Runner(loop_factory=evtchnx.new_event_loop)``,
+    or use :func:`run`."""
+    loop: "asyncio.AbstractEventLoop" = (
+        _aio or _load_asyncio()).new_event_loop()
+    return loop
+
+
+def run(main: "Coroutine[Any, Any, _T]") -> _T:
+    """``asyncio.run(main)`` on :func:`new_event_loop` (uvloop when
+    installed); returns what ``main`` returns."""
+    result: _T = (_aio or _load_asyncio()).run(main)
+    return result
 
 
 def _after_fork_in_child() -> None:
@@ -878,10 +901,11 @@ class Handle:
 
     def add_event_handler(
         self,
-        handler: Callable[[int], Any],
+        handler: Callable[..., Any],
         *,
         unmask: bool = True,
         loop: "Optional[asyncio.AbstractEventLoop]" = None,
+        batch: bool = False,
     ) -> None:
         """Call ``handler(port)`` from the asyncio loop for every event,
         until :meth:`remove_event_handler` or :meth:`close`.
@@ -913,14 +937,24 @@ class Handle:
         left early) are handed to the handler from the loop soon after it
         is installed.
 
-        :param handler: called as ``handler(port)`` in the loop's thread.
+        With ``batch=True`` the handler is called once per readiness
+        event, as ``handler(ports)`` with the list of every port taken
+        (all that were pending, one C call per 256), and the ports are
+        unmasked together when it returns (``evtchnx_unmask_batch``, one
+        C call, where the C module has it); an exception from it reaches
+        the loop's exception handler with the context key ``ports``.
+
+        :param handler: called as ``handler(port)`` (``handler(ports)``
+            with ``batch=True``) in the loop's thread.
         :param unmask: unmask each port after its handler call.
         :param loop: the event loop; default the running loop.
+        :param batch: one call per readiness event with a list of ports.
         :raises RuntimeError: a handler is installed already, tasks are
             waiting in :meth:`wait_async` or :meth:`events`, or no loop
             is given and none is running.
         """
-        (_aio or _load_asyncio()).add_handler(self, handler, unmask, loop)
+        (_aio or _load_asyncio()).add_handler(self, handler, unmask, loop,
+                                              batch)
 
     def remove_event_handler(self) -> bool:
         """Remove the handler :meth:`add_event_handler` installed (and the

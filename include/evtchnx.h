@@ -503,9 +503,10 @@ EVTCHNX_API int evtchnx_pending_batch(struct evtchnx_handle *h,
  * evtchnx_wait - evtchnx_pending() that blocks.
  * @timeout_ms: how long to wait; 0 polls; a negative value waits forever.
  *
- * It makes no system call beyond the sleep itself (in the sim, one
- * epoll_wait() per event).  With evtchnx_open_opts.busy_poll_ns it first
- * spins for up to that long (never past @timeout_ms) before it sleeps.
+ * It makes no system call that poll() on evtchnx_fd() and
+ * evtchnx_pending() would not (in the sim, one epoll_wait() per event).
+ * With evtchnx_open_opts.busy_poll_ns it first spins for up to that long
+ * (never past @timeout_ms) before it sleeps.
  *
  * Returns the port (taken and masked), -ETIMEDOUT, or -EINTR when a signal
  * interrupted the wait.

@@ -816,33 +816,22 @@ static int sim_send(struct evtchnx_handle *h, uint32_t port)
 }
 
 /*
- * Status from the status page, with rules_status()'s answers (only the
- * control domain's handles have the page, and may look at any domain).
- * Returns 1 when the page cannot say (no page, or a server that kept
- * writing): then the server must be asked.
+ * Status from the status page, with rules_status()'s answers.  Only handles
+ * of the control domain get the page (the lab decides): they may look at
+ * any domain, and their own domain is never destroyed under them.  Returns
+ * 1 when the page cannot say (no page, or a server that kept writing):
+ * then the server must be asked.
  */
 static int status_from_page(struct sim *s, uint32_t dom, uint32_t port,
 			    struct evtchnx_status *st)
 {
-	uint32_t d = dom == RULES_DOMID_SELF ? s->domid : dom;
+	int r;
 
-	if (!s->spage || (d != s->domid && s->domid != RULES_CONTROL_DOMID))
+	if (!s->spage)
 		return 1;
-	for (int tries = 0; tries < 4; tries++) {
-		uint32_t seq = atomic_load_explicit(&s->ctl->seq, memory_order_acquire);
-		int r = status_page_read(s->spage, d, port, st);
-
-		if (r == -EAGAIN)
-			return 1;
-		/* Unless our domain was destroyed (and perhaps made again)
-		 * while we read: the lab then told us, and we are orphaned. */
-		if (atomic_load_explicit(&s->ctl->seq, memory_order_acquire) == seq)
-			return r;
-		r = begin(s);
-		if (r)
-			return r;
-	}
-	return 1;
+	r = status_page_read(s->spage, dom == RULES_DOMID_SELF ? s->domid : dom,
+			     port, st);
+	return r == -EAGAIN ? 1 : r;
 }
 
 static int sim_status(struct evtchnx_handle *h, uint32_t dom, uint32_t port,
